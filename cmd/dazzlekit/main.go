@@ -1,0 +1,35 @@
+// Command dazzlekit is the dazzlekit BuildKit frontend. The same static binary is mounted into images
+// under test as the test runner (`dazzlekit run-test`), so tests work in images without a shell.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/dazzlekit/dazzlekit/frontend"
+	"github.com/moby/buildkit/frontend/gateway/grpcclient"
+	"github.com/moby/buildkit/util/appcontext"
+)
+
+// Version is set at build time.
+var Version = "dev"
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "run-test" {
+		os.Exit(runTest(os.Args[2:]))
+	}
+	version := flag.Bool("version", false, "print the version and exit")
+	flag.Parse()
+	if *version {
+		fmt.Println("dazzlekit", Version)
+		return
+	}
+	if err := grpcclient.RunFromEnvironment(appcontext.Context(), frontend.Build); err != nil {
+		// stdout carries the gateway's gRPC stream: anything for people goes to stderr.
+		fmt.Fprintf(os.Stderr, "dazzlekit: %v\n", err)
+		os.Exit(1)
+	}
+	_ = context.Background
+}

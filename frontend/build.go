@@ -1,0 +1,254 @@
+// Package frontend is the BuildKit gateway frontend: it reads a dazzle project from the build context,
+// answers subrequests, builds the base and the chosen chunks in parallel, stacks the chunks' own layers
+// on the base and returns the combined image. It is the one package that talks to the gateway client.
+package frontend
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"strings"
+
+	"github.com/dazzlekit/dazzlekit/llbgen"
+	"github.com/dazzlekit/dazzlekit/merge"
+	"github.com/dazzlekit/dazzlekit/project"
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/frontend/dockerui"
+	gwclient "github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/moby/buildkit/frontend/subrequests/targets"
+	"github.com/moby/buildkit/solver/pb"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/pkg/errors"
+	"golang.org/x/sync/errgroup"
+)
+
+// Build is the frontend's build function (gateway.v0 and in-process client.Build alike).
+func Build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
+	res, err := build(ctx, c)
+	return res, withSource(err)
+}
+
+func build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
+	bc, err := dockerui.NewClient(withDefaultFilename(c))
+	if err != nil {
+		return nil, err
+	}
+	opt, err := ParseOptions(bc.Config)
+	if err != nil {
+		return nil, err
+	}
+	src, err := bc.ReadEntrypoint(ctx, "YAML")
+	if err != nil {
+		return nil, err
+	}
+	files, err := readProjectFiles(ctx, c, bc)
+	if err != nil {
+		return nil, err
+	}
+	proj, err := project.Load(files, src.SourceMap.Filename, src.SourceMap.Data)
+	if err != nil {
+		return nil, err
+	}
+
+	// Subrequests are answered before any Dockerfile is converted: converting resolves base image
+	// metadata, which a user listing targets should not need.
+	if res, ok, err := bc.HandleSubrequest(ctx, dockerui.RequestHandler{
+		ListTargets: func(context.Context) (*targets.List, error) { return listTargets(proj), nil },
+	}); err != nil || ok {
+		return res, err
+	}
+
+	sel, err := selectChunks(proj, opt)
+	if err != nil {
+		return nil, err
+	}
+	caps := c.BuildOpts().LLBCaps
+	if err := caps.Supports(pb.CapMergeOp); err != nil {
+		return nil, errors.New("this BuildKit cannot merge layers (MergeOp is disabled, as with Docker's classic image store): use a BuildKit with the containerd or OCI worker, e.g. `docker buildx create --driver docker-container`")
+	}
+	if err := caps.Supports(pb.CapDiffOp); err != nil {
+		return nil, errors.New("this BuildKit cannot diff layers (DiffOp is disabled): use a BuildKit with the containerd or OCI worker")
+	}
+
+	mainCtx, err := bc.MainContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rb, err := bc.Build(ctx, func(ctx context.Context, platform *ocispecs.Platform, _ int) (*dockerui.BuildResult, error) {
+		b := &builder{c: c, bc: bc, proj: proj, opt: opt, sel: sel, in: llbgen.Input{
+			Client:    c,
+			Opts:      c.BuildOpts().Opts,
+			Context:   *mainCtx,
+			BuildArgs: opt.BuildArgs,
+			Platform:  platform,
+		}}
+		return b.build(ctx)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rb.Finalize()
+}
+
+// selection is what one build produces: a name for progress and the chunks in layer order.
+type selection struct {
+	name   string
+	chunks []project.Chunk
+}
+
+func selectChunks(p *project.Project, opt Options) (selection, error) {
+	switch {
+	case len(opt.Chunks) > 0:
+		chunks, err := p.Select(opt.Chunks)
+		return selection{name: strings.Join(opt.Chunks, ","), chunks: chunks}, err
+	case strings.HasPrefix(opt.Target, chunkTargetPrefix):
+		name := strings.TrimPrefix(opt.Target, chunkTargetPrefix)
+		ch, err := p.Chunk(name)
+		return selection{name: opt.Target, chunks: []project.Chunk{ch}}, err
+	case opt.Target != "":
+		chunks, err := p.Combination(opt.Target)
+		return selection{name: opt.Target, chunks: chunks}, err
+	default:
+		return selection{name: "all chunks", chunks: p.Chunks}, nil
+	}
+}
+
+func listTargets(p *project.Project) *targets.List {
+	l := &targets.List{}
+	for _, comb := range p.Config.Combinations {
+		l.Targets = append(l.Targets, targets.Target{Name: comb.Name, Description: "combination: " + strings.Join(comb.Chunks, ", ")})
+	}
+	for _, ch := range p.Chunks {
+		l.Targets = append(l.Targets, targets.Target{Name: chunkTargetPrefix + ch.Name, Description: "the base plus chunk " + ch.Name})
+	}
+	l.Targets = append([]targets.Target{{Name: "", Default: true, Description: "the base plus every chunk"}}, l.Targets...)
+	return l
+}
+
+type builder struct {
+	c    gwclient.Client
+	bc   *dockerui.Client
+	proj *project.Project
+	opt  Options
+	sel  selection
+	in   llbgen.Input
+}
+
+func (b *builder) build(ctx context.Context) (*dockerui.BuildResult, error) {
+	base, err := llbgen.Base(ctx, b.in, b.proj.Base)
+	if err != nil {
+		return nil, err
+	}
+	chunks := make([]*llbgen.Converted, len(b.sel.chunks))
+	eg, ectx := errgroup.WithContext(ctx)
+	for i, ch := range b.sel.chunks {
+		eg.Go(func() error {
+			conv, err := llbgen.Chunk(ectx, b.in, base, ch)
+			if err != nil {
+				return errors.Wrapf(err, "chunk %s", ch.Name)
+			}
+			chunks[i] = conv
+			return nil
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		return nil, err
+	}
+
+	var names llbgen.Names
+	if err := names.Own(ctx, base.State, "base"); err != nil {
+		return nil, err
+	}
+	for i, ch := range b.sel.chunks {
+		if err := names.Own(ctx, chunks[i].State, "chunk "+ch.Name); err != nil {
+			return nil, err
+		}
+	}
+
+	// The base first, so a broken base is reported once rather than by every chunk; then every chunk
+	// on its own, in parallel, so a failure names its chunk.
+	if _, err := b.solve(ctx, base.State, &names); err != nil {
+		return nil, errors.Wrap(err, "base")
+	}
+	eg, ectx = errgroup.WithContext(ctx)
+	for i, ch := range b.sel.chunks {
+		eg.Go(func() error {
+			_, err := b.solve(ectx, chunks[i].State, &names)
+			return errors.Wrapf(err, "chunk %s", ch.Name)
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		return nil, err
+	}
+
+	layers := make([]merge.Layer, len(chunks))
+	images := make([]merge.ChunkImage, len(chunks))
+	for i, ch := range b.sel.chunks {
+		layers[i] = merge.Layer{Name: ch.Name, State: chunks[i].State}
+		images[i] = merge.ChunkImage{Name: ch.Name, Image: chunks[i].Image}
+	}
+	combined := merge.Layers(base.State, layers, fmt.Sprintf("[combine %s] base + %d chunks", b.sel.name, len(chunks)))
+	img := merge.Config(base.Image, images, envRules(b.proj))
+	if len(b.opt.Labels) > 0 {
+		if img.Config.Labels == nil {
+			img.Config.Labels = map[string]string{}
+		}
+		maps.Copy(img.Config.Labels, b.opt.Labels)
+	}
+
+	ref, err := b.solve(ctx, combined, &names)
+	if err != nil {
+		return nil, err
+	}
+	return &dockerui.BuildResult{Reference: ref, Image: img}, nil
+}
+
+func (b *builder) solve(ctx context.Context, st llb.State, names *llbgen.Names) (gwclient.Reference, error) {
+	def, err := st.Marshal(ctx, llb.WithCaps(b.c.BuildOpts().LLBCaps))
+	if err != nil {
+		return nil, err
+	}
+	pbDef := def.ToPB()
+	names.Apply(pbDef)
+	res, err := b.c.Solve(ctx, gwclient.SolveRequest{Definition: pbDef, CacheImports: b.bc.CacheImports, Evaluate: true})
+	if err != nil {
+		return nil, err
+	}
+	return res.SingleRef()
+}
+
+func envRules(p *project.Project) []merge.EnvRule {
+	rules := make([]merge.EnvRule, 0, len(p.Config.EnvVars))
+	for _, ev := range p.Config.EnvVars {
+		a, _ := merge.ParseAction(ev.Action) // validated when the project was loaded
+		rules = append(rules, merge.EnvRule{Name: ev.Name, Action: a})
+	}
+	return rules
+}
+
+// withDefaultFilename makes dazzle.yaml the file read when the build names none.
+func withDefaultFilename(c gwclient.Client) gwclient.Client {
+	if _, ok := c.BuildOpts().Opts["filename"]; ok {
+		return c
+	}
+	opts := maps.Clone(c.BuildOpts().Opts)
+	if opts == nil {
+		opts = map[string]string{}
+	}
+	opts["filename"] = DefaultFilename
+	return &optsClient{Client: c, opts: opts}
+}
+
+type optsClient struct {
+	gwclient.Client
+	opts map[string]string
+}
+
+func (c *optsClient) BuildOpts() gwclient.BuildOpts {
+	bo := c.Client.BuildOpts()
+	bo.Opts = c.opts
+	return bo
+}
+
+var _ = dockerspec.DockerOCIImage{}

@@ -1,0 +1,189 @@
+package frontend
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dazzlekit/dazzlekit/project"
+	"github.com/dazzlekit/dazzlekit/testexec"
+	"github.com/moby/buildkit/client/llb"
+	gwclient "github.com/moby/buildkit/frontend/gateway/client"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	"github.com/pkg/errors"
+	"golang.org/x/sync/errgroup"
+)
+
+// assertTimeout bounds one assertion's evaluation, so `while(true){}` cannot hang a build.
+const assertTimeout = 5 * time.Second
+
+// runnerLocal is the local context an in-process build (where the frontend has no image of its own
+// to mount) names to provide a static dazzlekit binary as the test runner.
+const runnerLocal = "dazzlekit-runner"
+
+// subject is an image that tests run against: one chunk's image, or a combination's.
+type subject struct {
+	label string // "node" or "full"
+	state llb.State
+	image *dockerspec.DockerOCIImage
+	tests []testCase
+}
+
+type testCase struct {
+	chunk string // the chunk folder the test file belongs to
+	test  project.Test
+}
+
+// Outcome is one test's result, as the summary reports it.
+type Outcome struct {
+	Subject string   `json:"subject"`
+	Chunk   string   `json:"chunk"`
+	Desc    string   `json:"desc"`
+	File    string   `json:"file"`
+	Line    int      `json:"line"`
+	Result  string   `json:"result"` // passed, failed, skipped
+	Status  int      `json:"status"`
+	Failed  []string `json:"failedAssertions,omitempty"`
+	Message string   `json:"message,omitempty"`
+}
+
+// runner returns where the test runner binary comes from: the frontend's own image when it runs as
+// an image, otherwise the local context an in-process build provides.
+func runner(c gwclient.Client) testexec.Runner {
+	if cf, ok := c.(interface{ CurrentFrontend() (*llb.State, error) }); ok {
+		if st, err := cf.CurrentFrontend(); err == nil && st != nil {
+			return testexec.Runner{State: *st, Path: "/dazzlekit"}
+		}
+	}
+	return testexec.Runner{State: llb.Local(runnerLocal, llb.SharedKeyHint(runnerLocal), llb.WithCustomName("[internal] load test runner")), Path: "/dazzlekit"}
+}
+
+// runTests runs every test of every subject (all of them, even after a failure) and returns the
+// outcomes in a stable order, and an error describing every failure.
+func (b *builder) runTests(ctx context.Context, subjects []subject) ([]Outcome, error) {
+	r := runner(b.c)
+	var (
+		mu       sync.Mutex
+		outcomes []Outcome
+		failures []string
+	)
+	eg, ctx := errgroup.WithContext(ctx)
+	for _, s := range subjects {
+		for _, tc := range s.tests {
+			t := tc.test
+			o := Outcome{Subject: s.label, Chunk: tc.chunk, Desc: t.Desc, File: t.File, Line: t.Line}
+			if t.Skip {
+				o.Result = "skipped"
+				mu.Lock()
+				outcomes = append(outcomes, o)
+				mu.Unlock()
+				continue
+			}
+			eg.Go(func() error {
+				res, err := b.runOne(ctx, r, s, t)
+				if err != nil {
+					return errors.Wrapf(err, "%s:%d: test %q", t.File, t.Line, t.Desc)
+				}
+				checks := testexec.Check(t.Assert, *res, assertTimeout)
+				o.Status = res.Status
+				o.Result = "passed"
+				var failed []testexec.AssertionOutcome
+				for _, c := range checks {
+					if !c.Passed {
+						failed = append(failed, c)
+						o.Failed = append(o.Failed, c.Expr)
+					}
+				}
+				if len(failed) > 0 || res.TimedOut || (res.Error != "" && len(t.Assert) == 0) {
+					o.Result = "failed"
+					o.Message = testexec.FormatFailure(fmt.Sprintf("[test %s] %s", s.label, t.Desc), assertLocation(t, failed), failed, *res)
+				}
+				mu.Lock()
+				outcomes = append(outcomes, o)
+				if o.Result == "failed" {
+					failures = append(failures, o.Message)
+				}
+				mu.Unlock()
+				return nil
+			})
+		}
+	}
+	if err := eg.Wait(); err != nil {
+		return nil, err
+	}
+	sort.SliceStable(outcomes, func(i, j int) bool {
+		a, b := outcomes[i], outcomes[j]
+		if a.Subject != b.Subject {
+			return a.Subject < b.Subject
+		}
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		return a.Line < b.Line
+	})
+	if len(failures) > 0 {
+		sort.Strings(failures)
+		return outcomes, errors.Errorf("%d of %d tests failed:\n\n%s", len(failures), len(outcomes), strings.Join(failures, "\n\n"))
+	}
+	return outcomes, nil
+}
+
+func assertLocation(t project.Test, failed []testexec.AssertionOutcome) string {
+	line := t.Line
+	if len(failed) > 0 && failed[0].Index < len(t.AssertLines) {
+		line = t.AssertLines[failed[0].Index]
+	}
+	return fmt.Sprintf("%s:%d", t.File, line)
+}
+
+func (b *builder) runOne(ctx context.Context, r testexec.Runner, s subject, t project.Test) (*testexec.Result, error) {
+	timeout := b.opt.TestTimeout
+	if t.Timeout != "" {
+		d, err := time.ParseDuration(t.Timeout)
+		if err != nil {
+			return nil, err // validated when the project was loaded
+		}
+		timeout = d
+	}
+	argv := append(append([]string{}, t.Entrypoint...), t.Command...)
+	spec := testexec.Spec{
+		Desc:    t.Desc,
+		Argv:    argv,
+		Env:     t.Env,
+		User:    t.User,
+		PTY:     len(t.Entrypoint) > 0,
+		Network: t.Network,
+		Timeout: timeout,
+	}
+	var env []string
+	workdir := ""
+	if s.image != nil {
+		env, workdir = s.image.Config.Env, s.image.Config.WorkingDir
+	}
+	out := testexec.Exec(s.state, env, workdir, r, spec, fmt.Sprintf("[test %s] %s", s.label, t.Desc))
+	def, err := out.Marshal(ctx, llb.WithCaps(b.c.BuildOpts().LLBCaps))
+	if err != nil {
+		return nil, err
+	}
+	res, err := b.c.Solve(ctx, gwclient.SolveRequest{Definition: def.ToPB(), CacheImports: b.bc.CacheImports})
+	if err != nil {
+		return nil, err
+	}
+	ref, err := res.SingleRef()
+	if err != nil {
+		return nil, err
+	}
+	dt, err := ref.ReadFile(ctx, gwclient.ReadRequest{Filename: "result.json"})
+	if err != nil {
+		return nil, errors.Wrap(err, "reading the test runner's result")
+	}
+	var rr testexec.Result
+	if err := json.Unmarshal(dt, &rr); err != nil {
+		return nil, errors.Wrap(err, "decoding the test runner's result")
+	}
+	return &rr, nil
+}

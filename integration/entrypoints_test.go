@@ -1,0 +1,76 @@
+package integration
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// The packaged frontend image through the three ways users run it. Each builds the example's "full"
+// combination and checks the pushed image.
+func TestEntryPoints(t *testing.T) {
+	e := stack(t)
+	if e.frontend == "" {
+		t.Fatal("DAZZLEKIT_FRONTEND_IMAGE is not set: hack/test.sh builds the frontend image first (make image)")
+	}
+	dir := copyProject(t, exampleDir("devtools"))
+	// Point the example's `# syntax=` line at the image under test.
+	yml := filepath.Join(dir, "dazzle.yaml")
+	dt, err := os.ReadFile(yml)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dt = regexp.MustCompile(`(?m)^# syntax=.*$`).ReplaceAll(dt, []byte("# syntax="+e.frontend))
+	if err := os.WriteFile(yml, dt, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tc := range []struct {
+		name string
+		cmd  func(ref string) []string
+	}{
+		{"buildctl gateway.v0", func(ref string) []string {
+			return []string{"buildctl", "build", "--progress=plain", "--frontend", "gateway.v0", "--opt", "source=" + e.frontend,
+				"--local", "context=" + dir, "--local", "dockerfile=" + dir, "--opt", "filename=dazzle.yaml",
+				"--opt", "target=full", "--opt", "build-arg:REGISTRY=" + e.registry,
+				"--output", "type=image,name=" + ref + ",push=true"}
+		}},
+		{"buildctl dockerfile.v0 with # syntax", func(ref string) []string {
+			return []string{"buildctl", "build", "--progress=plain", "--frontend", "dockerfile.v0",
+				"--local", "context=" + dir, "--local", "dockerfile=" + dir, "--opt", "filename=dazzle.yaml",
+				"--opt", "target=full", "--opt", "build-arg:REGISTRY=" + e.registry,
+				"--output", "type=image,name=" + ref + ",push=true"}
+		}},
+		{"docker buildx build -f dazzle.yaml", func(ref string) []string {
+			return []string{"docker", "buildx", "build", "--progress=plain", "-f", filepath.Join(dir, "dazzle.yaml"),
+				"--target", "full", "--build-arg", "REGISTRY=" + e.registry, "--provenance=false",
+				"--output", "type=image,name=" + ref + ",push=true", dir}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ref := e.ref(t, "full")
+			args := tc.cmd(ref)
+			out, err := run(t, dir, args[0], args[1:]...)
+			if err != nil {
+				t.Fatalf("%s failed: %v\n%s", strings.Join(args, " "), err, out)
+			}
+			img := image(t, ref)
+			if got, want := owners(t, ref), []string{"cleanup", "hello", "lang:2", "tool"}; strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Errorf("chunks %v, want %v", got, want)
+			}
+			env := envMap(img.Config.Config.Env)
+			if env["HELLO_OPTS"] != "--greeting=hi --color=auto" || env["DEVTOOLS"] != "base:hello:tool" {
+				t.Errorf("merged env wrong: %v", img.Config.Config.Env)
+			}
+			fs := files(t, img)
+			if _, ok := fs["etc/legacy.conf"]; ok {
+				t.Error("/etc/legacy.conf survived chunk cleanup's deletion")
+			}
+			if !strings.Contains(out, "[chunk tool build ") {
+				t.Errorf("progress does not name chunk vertices:\n%s", out)
+			}
+		})
+	}
+}

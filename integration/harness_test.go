@@ -1,0 +1,269 @@
+// Package integration builds real projects with a real buildkitd and registry, started by
+// hack/stack-up.sh (hack/test.sh sets everything up and runs these with DAZZLEKIT_INTEGRATION=1).
+package integration
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dazzlekit/dazzlekit/frontend"
+	"github.com/dazzlekit/dazzlekit/internal/registry"
+	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/solver/errdefs"
+	"github.com/tonistiigi/fsutil"
+)
+
+type env struct {
+	host     string // BUILDKIT_HOST
+	registry string // localhost:PORT
+	frontend string // the packaged frontend image, for the entry-point tests
+	runner   string // a directory holding a static dazzlekit binary, for in-process test runs
+}
+
+var repoSeq atomic.Int64
+
+// stack returns the running stack, skipping only when integration tests were not asked for: under
+// DAZZLEKIT_INTEGRATION=1 a missing piece is a failure, never a silent skip.
+func stack(t *testing.T) env {
+	t.Helper()
+	if os.Getenv("DAZZLEKIT_INTEGRATION") != "1" {
+		t.Skip("integration test: run `make test` (sets DAZZLEKIT_INTEGRATION=1 and starts the stack)")
+	}
+	e := env{
+		host:     os.Getenv("BUILDKIT_HOST"),
+		registry: os.Getenv("DAZZLEKIT_REGISTRY"),
+		frontend: os.Getenv("DAZZLEKIT_FRONTEND_IMAGE"),
+		runner:   os.Getenv("DAZZLEKIT_RUNNER_DIR"),
+	}
+	if e.host == "" || e.registry == "" {
+		t.Fatal("DAZZLEKIT_INTEGRATION=1 needs BUILDKIT_HOST and DAZZLEKIT_REGISTRY (source .stack/env)")
+	}
+	return e
+}
+
+// ref returns a fresh image name in the local registry.
+func (e env) ref(t *testing.T, tag string) string {
+	name := strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))
+	return fmt.Sprintf("%s/test/%s-%d-%d:%s", e.registry, name, time.Now().UnixNano()%1e6, repoSeq.Add(1), tag)
+}
+
+// copyProject copies a project directory (e.g. an example) into a temp dir the test may edit.
+func copyProject(t *testing.T, src string) string {
+	t.Helper()
+	dst := t.TempDir()
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		dt, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		info, _ := d.Info()
+		return os.WriteFile(target, dt, info.Mode().Perm())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// writeFiles writes a project from a map of path -> content into a temp dir.
+func writeFiles(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for p, content := range files {
+		full := filepath.Join(dir, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func exampleDir(name string) string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "examples", name)
+}
+
+// progress records what the build showed: vertex names, and which ran and which were cached.
+type progress struct {
+	mu       sync.Mutex
+	vertices map[string]*client.Vertex // by digest
+	logs     bytes.Buffer
+}
+
+func (p *progress) names() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for _, v := range p.vertices {
+		out = append(out, v.Name)
+	}
+	return out
+}
+
+// ran returns the names of vertices that executed (completed, not cached) and match substr.
+func (p *progress) ran(substr string) []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for _, v := range p.vertices {
+		if !v.Cached && v.Completed != nil && v.Started != nil && strings.Contains(v.Name, substr) {
+			out = append(out, v.Name)
+		}
+	}
+	return out
+}
+
+type buildOpts struct {
+	attrs map[string]string
+	push  string // image ref to push to; "" = no export
+}
+
+// build runs the frontend in-process against the real buildkitd with dir as context and dockerfile.
+func (e env) build(t *testing.T, dir string, o buildOpts) (*progress, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	c, err := client.New(ctx, e.host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fsys, err := fsutil.NewFS(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mounts := map[string]fsutil.FS{"context": fsys, "dockerfile": fsys}
+	if e.runner != "" {
+		rfs, err := fsutil.NewFS(e.runner)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mounts["dazzlekit-runner"] = rfs
+	}
+	attrs := map[string]string{"build-arg:REGISTRY": e.registry}
+	for k, v := range o.attrs {
+		attrs[k] = v
+	}
+	opt := client.SolveOpt{LocalMounts: mounts, FrontendAttrs: attrs}
+	if o.push != "" {
+		opt.Exports = []client.ExportEntry{{Type: client.ExporterImage, Attrs: map[string]string{"name": o.push, "push": "true"}}}
+	}
+	p := &progress{vertices: map[string]*client.Vertex{}}
+	ch := make(chan *client.SolveStatus)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for s := range ch {
+			p.mu.Lock()
+			for _, v := range s.Vertexes {
+				p.vertices[v.Digest.String()] = v
+			}
+			for _, l := range s.Logs {
+				p.logs.Write(l.Data)
+			}
+			p.mu.Unlock()
+		}
+	}()
+	_, err = c.Build(ctx, opt, "dazzlekit", frontend.Build, ch)
+	<-done
+	return p, err
+}
+
+// mustBuild builds and pushes, failing the test on error.
+func (e env) mustBuild(t *testing.T, dir string, attrs map[string]string, push string) *progress {
+	t.Helper()
+	p, err := e.build(t, dir, buildOpts{attrs: attrs, push: push})
+	if err != nil {
+		t.Fatalf("build failed: %s", errText(err))
+	}
+	return p
+}
+
+// errText is the error as buildctl would show it: the message plus any source snippets.
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(err.Error())
+	for _, s := range errdefs.Sources(err) {
+		b.WriteString("\n")
+		_ = s.Print(&b)
+	}
+	return b.String()
+}
+
+func image(t *testing.T, ref string) *registry.Image {
+	t.Helper()
+	img, err := registry.Get(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+func files(t *testing.T, img *registry.Image) map[string]registry.File {
+	t.Helper()
+	f, err := img.Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// run runs a command (buildctl, docker) and returns combined output.
+func run(t *testing.T, dir string, name string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// layersByOwner groups an image's layer digests by the chunk that made them, using the history
+// comments dazzlekit writes on chunk entries ("dazzlekit: chunk node"); the rest is the base.
+func layersByOwner(t *testing.T, img *registry.Image) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	i := 0
+	for _, h := range img.Config.History {
+		if h.EmptyLayer {
+			continue
+		}
+		if i >= len(img.Manifest.Layers) {
+			t.Fatalf("%s: more non-empty history entries than layers", img.Ref)
+		}
+		owner := "base"
+		if strings.HasPrefix(h.Comment, "dazzlekit: chunk ") {
+			owner = strings.TrimPrefix(h.Comment, "dazzlekit: chunk ")
+		}
+		out[owner] = append(out[owner], img.Manifest.Layers[i].Digest.String())
+		i++
+	}
+	if i != len(img.Manifest.Layers) {
+		t.Fatalf("%s: %d layers but %d non-empty history entries", img.Ref, len(img.Manifest.Layers), i)
+	}
+	return out
+}

@@ -1,0 +1,67 @@
+package llbgen
+
+import (
+	"context"
+	"strings"
+
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/solver/pb"
+	digest "github.com/opencontainers/go-digest"
+)
+
+const customNameKey = "llb.customname"
+
+// Names maps LLB ops to the part of the project that owns them, so progress reads `[chunk node 2/3] RUN ...`
+// instead of dockerfile2llb's `[2/3] RUN ...`, which is ambiguous once many Dockerfiles share one build.
+// Names live in definition metadata, outside op digests, so renaming never changes a cache key.
+type Names struct {
+	owner map[digest.Digest]string
+}
+
+// Own records every op of st that no earlier call owned as belonging to label (e.g. "chunk node").
+// Call it for the base first, then for each chunk.
+func (n *Names) Own(ctx context.Context, st llb.State, label string) error {
+	def, err := st.Marshal(ctx)
+	if err != nil {
+		return err
+	}
+	if n.owner == nil {
+		n.owner = map[digest.Digest]string{}
+	}
+	for _, dt := range def.Def {
+		d := digest.FromBytes(dt)
+		if _, ok := n.owner[d]; !ok {
+			n.owner[d] = label
+		}
+	}
+	return nil
+}
+
+// Apply renames the owned ops of def in place.
+func (n *Names) Apply(def *pb.Definition) {
+	for d, md := range def.Metadata {
+		label, ok := n.owner[digest.Digest(d)]
+		if !ok || md == nil {
+			continue
+		}
+		name := md.Description[customNameKey]
+		if name == "" {
+			continue
+		}
+		md.Description[customNameKey] = Prefix(label, name)
+	}
+}
+
+// Prefix puts label into a vertex name: "[2/3] RUN x" -> "[chunk node 2/3] RUN x",
+// "[build 1/2] FROM y" -> "[chunk node build 1/2] FROM y", anything else -> "[chunk node] name".
+func Prefix(label, name string) string {
+	if strings.HasPrefix(name, "["+label) {
+		return name
+	}
+	if strings.HasPrefix(name, "[") && !strings.HasPrefix(name, "[internal]") {
+		if i := strings.Index(name, "] "); i > 0 {
+			return "[" + label + " " + name[1:]
+		}
+	}
+	return "[" + label + "] " + name
+}
