@@ -197,11 +197,43 @@ func (b *builder) build(ctx context.Context) (*dockerui.BuildResult, error) {
 		maps.Copy(img.Config.Labels, b.opt.Labels)
 	}
 
+	if !b.opt.NoTest {
+		if _, err := b.runTests(ctx, b.subjects(chunks, combined, img)); err != nil {
+			return nil, err
+		}
+	}
+
 	ref, err := b.solve(ctx, combined, &names)
 	if err != nil {
 		return nil, err
 	}
 	return &dockerui.BuildResult{Reference: ref, Image: img}, nil
+}
+
+// subjects lists what tests run against: each chunk's own image with its tests, then the combined
+// image with the tests of every chunk in it (a chunk that works alone can break once merged).
+func (b *builder) subjects(chunks []*llbgen.Converted, combined llb.State, img *dockerspec.DockerOCIImage) []subject {
+	var out []subject
+	comb := subject{label: b.sel.name, state: combined, image: img}
+	seen := map[string]bool{}
+	for i, ch := range b.sel.chunks {
+		var tests []testCase
+		for _, t := range b.proj.Tests[ch.Folder] {
+			tests = append(tests, testCase{chunk: ch.Folder, test: t})
+		}
+		if len(tests) == 0 {
+			continue
+		}
+		out = append(out, subject{label: ch.Name, state: chunks[i].State, image: chunks[i].Image, tests: tests})
+		if !seen[ch.Folder] {
+			seen[ch.Folder] = true
+			comb.tests = append(comb.tests, tests...)
+		}
+	}
+	if !strings.HasPrefix(b.sel.name, chunkTargetPrefix) && len(comb.tests) > 0 {
+		out = append(out, comb)
+	}
+	return out
 }
 
 func (b *builder) solve(ctx context.Context, st llb.State, names *llbgen.Names) (gwclient.Reference, error) {
@@ -250,5 +282,3 @@ func (c *optsClient) BuildOpts() gwclient.BuildOpts {
 	bo.Opts = c.opts
 	return bo
 }
-
-var _ = dockerspec.DockerOCIImage{}

@@ -2,7 +2,6 @@ package frontend
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -19,7 +18,7 @@ import (
 )
 
 // assertTimeout bounds one assertion's evaluation, so `while(true){}` cannot hang a build.
-const assertTimeout = 5 * time.Second
+const assertTimeout = testexec.DefaultAssertionTimeout
 
 // runnerLocal is the local context an in-process build (where the frontend has no image of its own
 // to mount) names to provide a static dazzlekit binary as the test runner.
@@ -100,7 +99,7 @@ func (b *builder) runTests(ctx context.Context, subjects []subject) ([]Outcome, 
 				}
 				if len(failed) > 0 || res.TimedOut || (res.Error != "" && len(t.Assert) == 0) {
 					o.Result = "failed"
-					o.Message = testexec.FormatFailure(fmt.Sprintf("[test %s] %s", s.label, t.Desc), assertLocation(t, failed), failed, *res)
+					o.Message = testexec.FormatFailure(fmt.Sprintf("[test %s] %s", s.label, t.Desc), assertLocation(t, failed), failed, *res, b.timeout(t))
 				}
 				mu.Lock()
 				outcomes = append(outcomes, o)
@@ -132,6 +131,14 @@ func (b *builder) runTests(ctx context.Context, subjects []subject) ([]Outcome, 
 	return outcomes, nil
 }
 
+// timeout is the test's own limit, else the build's default.
+func (b *builder) timeout(t project.Test) time.Duration {
+	if d, err := time.ParseDuration(t.Timeout); err == nil && d > 0 {
+		return d // validated when the project was loaded
+	}
+	return b.opt.TestTimeout
+}
+
 func assertLocation(t project.Test, failed []testexec.AssertionOutcome) string {
 	line := t.Line
 	if len(failed) > 0 && failed[0].Index < len(t.AssertLines) {
@@ -141,14 +148,7 @@ func assertLocation(t project.Test, failed []testexec.AssertionOutcome) string {
 }
 
 func (b *builder) runOne(ctx context.Context, r testexec.Runner, s subject, t project.Test) (*testexec.Result, error) {
-	timeout := b.opt.TestTimeout
-	if t.Timeout != "" {
-		d, err := time.ParseDuration(t.Timeout)
-		if err != nil {
-			return nil, err // validated when the project was loaded
-		}
-		timeout = d
-	}
+	timeout := b.timeout(t)
 	argv := append(append([]string{}, t.Entrypoint...), t.Command...)
 	spec := testexec.Spec{
 		Desc:    t.Desc,
@@ -177,12 +177,12 @@ func (b *builder) runOne(ctx context.Context, r testexec.Runner, s subject, t pr
 	if err != nil {
 		return nil, err
 	}
-	dt, err := ref.ReadFile(ctx, gwclient.ReadRequest{Filename: "result.json"})
+	dt, err := ref.ReadFile(ctx, gwclient.ReadRequest{Filename: testexec.ResultFile})
 	if err != nil {
 		return nil, errors.Wrap(err, "reading the test runner's result")
 	}
-	var rr testexec.Result
-	if err := json.Unmarshal(dt, &rr); err != nil {
+	rr, err := testexec.DecodeResult(dt)
+	if err != nil {
 		return nil, errors.Wrap(err, "decoding the test runner's result")
 	}
 	return &rr, nil

@@ -101,11 +101,14 @@ func TestFailingRunNamesChunk(t *testing.T) {
 		"chunks/a/Dockerfile": okChunk,
 		"chunks/b/Dockerfile": "ARG base\nFROM ${base}\nRUN exit 3\n",
 	})
-	_, err := e.build(t, dir, buildOpts{})
+	p, err := e.build(t, dir, buildOpts{})
 	msg := errText(err)
-	for _, w := range []string{"chunk b", "chunks/b/Dockerfile:3", "exit code: 3"} {
+	for _, w := range []string{"chunks/b/Dockerfile:3", ">>> RUN exit 3", "exit code: 3"} {
 		if !strings.Contains(msg, w) {
 			t.Errorf("error does not mention %q:\n%s", w, msg)
 		}
+	}
+	if failed := p.failed(); len(failed) != 1 || !strings.HasPrefix(failed[0], "[chunk b ") || !strings.HasSuffix(failed[0], "] RUN exit 3") {
+		t.Errorf("failed vertices %q, want the chunk's step named after it", failed)
 	}
 }

@@ -135,6 +135,19 @@ func (p *progress) ran(substr string) []string {
 	return out
 }
 
+// failed returns the names of vertices that reported an error.
+func (p *progress) failed() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for _, v := range p.vertices {
+		if v.Error != "" {
+			out = append(out, v.Name)
+		}
+	}
+	return out
+}
+
 type buildOpts struct {
 	attrs map[string]string
 	push  string // image ref to push to; "" = no export

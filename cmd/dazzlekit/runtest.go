@@ -1,5 +1,7 @@
 package main
 
+import "github.com/dazzlekit/dazzlekit/testexec"
+
 func runTest(args []string) int {
-	return 2
+	return testexec.RunnerMain(args)
 }

@@ -1,0 +1,192 @@
+package project
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"reflect"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// TestSpecSchema is the JSON Schema (draft 2020-12) of a tests/<folder>.yaml file, for editors.
+//
+//go:embed testspec.schema.json
+var TestSpecSchema []byte
+
+// Test is one entry of tests/<folder>.yaml (a YAML list of these). The yaml tags are the
+// file's field names; testspec.schema.json is checked against them.
+type Test struct {
+	Desc       string   `yaml:"desc"`
+	Command    []string `yaml:"command"`
+	Entrypoint []string `yaml:"entrypoint"`
+	Env        []string `yaml:"env"`
+	User       string   `yaml:"user"` // number or name, as written ("1000")
+	Skip       bool     `yaml:"skip"`
+	Assert     []string `yaml:"assert"`
+	Network    bool     `yaml:"network"` // our extension: opt in to network access (default none)
+	Timeout    string   `yaml:"timeout"` // our extension: Go duration; "" = the frontend's default
+
+	File        string `yaml:"-"` // "tests/node.yaml"
+	Line        int    `yaml:"-"` // line of the list item
+	AssertLines []int  `yaml:"-"` // line of each assertion
+}
+
+// testFields are the keys a test may have, taken from Test's yaml tags so the parser, the
+// struct and the schema cannot disagree.
+var testFields = func() []string {
+	var out []string
+	t := reflect.TypeFor[Test]()
+	for i := 0; i < t.NumField(); i++ {
+		if tag := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]; tag != "" && tag != "-" {
+			out = append(out, tag)
+		}
+	}
+	return out
+}()
+
+func (l *loader) loadTests(skipped []string) error {
+	entries, err := fs.ReadDir(l.fsys, "tests")
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return &Error{File: "tests", Msg: fmt.Sprintf("cannot read the tests folder: %v", err)}
+	}
+	byFolder := map[string]string{}
+	for _, e := range entries {
+		name := e.Name()
+		ext := path.Ext(name)
+		if e.IsDir() || strings.HasPrefix(name, ".") || (ext != ".yaml" && ext != ".yml") {
+			continue
+		}
+		folder := strings.TrimSuffix(name, ext)
+		file := path.Join("tests", name)
+		if prev, ok := byFolder[folder]; ok {
+			return &Error{File: file, Msg: fmt.Sprintf("both %s and %s hold tests for %q; merge them into one file", prev, file, folder)}
+		}
+		byFolder[folder] = file
+		if folder != "base" && !contains(l.folders, folder) {
+			if contains(skipped, folder) {
+				continue // the tests of a disabled chunk folder are disabled with it
+			}
+			data, err := l.read(file)
+			if err != nil {
+				return err
+			}
+			return &Error{File: file, Data: data, Msg: fmt.Sprintf(
+				"there is no chunk folder chunks/%s/ for these tests; tests/<name>.yaml holds the tests of chunks/<name>/ (chunk folders: %s), so rename or remove this file",
+				folder, folderList(l.folders))}
+		}
+		data, err := l.read(file)
+		if err != nil {
+			return err
+		}
+		tests, err := parseTests(&yfile{name: file, data: data})
+		if err != nil {
+			return err
+		}
+		l.p.Tests[folder] = tests
+	}
+	return nil
+}
+
+func folderList(folders []string) string {
+	if len(folders) == 0 {
+		return "none"
+	}
+	return strings.Join(folders, ", ")
+}
+
+func parseTests(f *yfile) ([]Test, error) {
+	root, err := f.root()
+	if err != nil || root == nil {
+		return nil, err
+	}
+	if root.Kind != yaml.SequenceNode {
+		return nil, f.errf(root, "%s must be a list of tests, e.g.\n- desc: \"it runs\"\n  command: [node, --version]\n  assert: [status == 0]\ngot %s", f.name, kindName(root))
+	}
+	out := make([]Test, 0, len(root.Content))
+	for i, item := range root.Content {
+		t, err := parseTest(f, item, i)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+func parseTest(f *yfile, item *yaml.Node, i int) (Test, error) {
+	t := Test{File: f.name, Line: item.Line}
+	what := fmt.Sprintf("test #%d", i+1)
+	fields, err := f.fields(item, what, testFields)
+	if err != nil {
+		return t, err
+	}
+	if isNull(item) {
+		return t, f.errf(item, "%s is empty; give it desc:, command: and assert:", what)
+	}
+	for _, fl := range fields {
+		if fl.key == "desc" {
+			if t.Desc, err = f.str(fl.val, what+" desc"); err != nil {
+				return t, err
+			}
+			if t.Desc != "" {
+				what = fmt.Sprintf("test %q", t.Desc)
+			}
+		}
+	}
+	var timeoutNode *yaml.Node
+	var envLines []int
+	for _, fl := range fields {
+		switch fl.key {
+		case "command":
+			t.Command, _, err = f.list(fl.val, "command of "+what, `command: ["node --version"]`)
+		case "entrypoint":
+			t.Entrypoint, _, err = f.list(fl.val, "entrypoint of "+what, "entrypoint: [bash, -i, -c]")
+		case "env":
+			t.Env, envLines, err = f.list(fl.val, "env of "+what, `env: ["MESSAGE=foobar"]`)
+		case "user":
+			t.User, err = f.str(fl.val, "user of "+what)
+		case "skip":
+			t.Skip, err = f.boolean(fl.val, "skip of "+what)
+		case "network":
+			t.Network, err = f.boolean(fl.val, "network of "+what)
+		case "timeout":
+			t.Timeout, err = f.str(fl.val, "timeout of "+what)
+			timeoutNode = fl.val
+		case "assert":
+			t.Assert, t.AssertLines, err = f.list(fl.val, "assert of "+what, "assert: [status == 0]")
+		}
+		if err != nil {
+			return t, err
+		}
+	}
+	if len(t.Command) == 0 && !t.Skip {
+		return t, f.errf(item, "%s has no command; add command: [...] (the command to run in the image), or skip: true", what)
+	}
+	for k, a := range t.Assert {
+		if strings.TrimSpace(a) == "" {
+			return t, f.errf(&yaml.Node{Line: lineAt(t.AssertLines, k, t.Line)}, "assertion #%d of %s is empty; write a JavaScript expression such as status == 0, or remove it", k+1, what)
+		}
+	}
+	for k, e := range t.Env {
+		if name, _, ok := strings.Cut(e, "="); !ok || strings.TrimSpace(name) == "" {
+			return t, f.errf(&yaml.Node{Line: lineAt(envLines, k, t.Line)}, "env entry %q of %s must have the form NAME=value", e, what)
+		}
+	}
+	if t.Timeout != "" {
+		d, err := time.ParseDuration(t.Timeout)
+		if err != nil {
+			return t, f.errf(timeoutNode, "timeout %q of %s is not a duration; write it like 30s, 5m or 1m30s", t.Timeout, what)
+		}
+		if d <= 0 {
+			return t, f.errf(timeoutNode, "timeout %q of %s must be more than zero", t.Timeout, what)
+		}
+	}
+	return t, nil
+}

@@ -1,0 +1,107 @@
+package testexec
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/solver/pb"
+)
+
+// Where the exec op mounts the runner and its output. A dot-directory under
+// the root is unlikely to exist in any image, and both mounts live only in
+// the exec's throwaway root, so the image's layers never see them.
+const (
+	RunnerDir = "/.dazzlekit/runner"
+	OutDir    = "/.dazzlekit/out"
+)
+
+// RunnerCommand is the subcommand of the frontend binary that RunnerMain serves.
+const RunnerCommand = "run-test"
+
+// Runner says where the runner binary comes from: a state whose filesystem
+// holds it at Path (e.g. the frontend's own image via CurrentFrontend(), path
+// "/dazzlekit", or a local context holding a static build).
+type Runner struct {
+	State llb.State
+	Path  string
+}
+
+// Spec is one test as the exec op needs it.
+type Spec struct {
+	Desc    string
+	Argv    []string // entrypoint + command
+	Env     []string // test env "K=V", applied on top of the image env (later wins)
+	User    string
+	PTY     bool // true when the test sets an entrypoint (dazzle compatibility)
+	Network bool // false -> no network
+	Timeout time.Duration
+}
+
+// Exec returns the state of the writable output directory where the runner
+// writes result.json.
+//
+// rootfs is the image under test; env and workdir are its config, passed
+// explicitly because a merged image's state carries no env. The exec runs as
+// root so the runner can write its output mount; the runner itself drops to
+// s.User. The root mount's changes are discarded: only the output mount is
+// returned. opts are applied last, so they can override anything set here.
+//
+// An invalid r.Path yields a state whose marshalling fails with an error
+// naming it.
+func Exec(rootfs llb.State, env []string, workdir string, r Runner, s Spec, name string, opts ...llb.RunOption) llb.State {
+	bin := path.Clean("/" + r.Path)
+	if r.Path == "" || bin == "/" {
+		return failedState(fmt.Errorf("test %q: invalid runner path %q", s.Desc, r.Path))
+	}
+	dir, base := path.Dir(bin), path.Base(bin)
+
+	st := rootfs
+	for _, kv := range env {
+		st = addEnv(st, kv)
+	}
+	for _, kv := range s.Env {
+		st = addEnv(st, kv)
+	}
+	wd := "/"
+	if workdir != "" {
+		wd = path.Clean("/" + workdir)
+	}
+	network := pb.NetMode_NONE
+	if s.Network {
+		network = pb.NetMode_UNSET
+	}
+
+	// Only the command's inputs go into the op, so BuildKit can reuse a
+	// result as long as the image, the runner and the test are unchanged.
+	spec := RunSpec{Argv: s.Argv, User: s.User, PTY: s.PTY, Timeout: s.Timeout}
+	ro := []llb.RunOption{
+		llb.Args([]string{path.Join(RunnerDir, base), RunnerCommand, spec.Encode(), OutDir}),
+		llb.Dir(wd),
+		llb.User("0"),
+		llb.Network(network),
+		llb.AddMount(RunnerDir, r.State, llb.SourcePath(dir), llb.Readonly),
+		llb.WithCustomName(name),
+	}
+	ro = append(ro, opts...)
+	return st.Run(ro...).AddMount(OutDir, llb.Scratch())
+}
+
+// addEnv applies one "K=V" entry; a bare "K" sets K to the empty string, as
+// there is no outer environment to inherit it from.
+func addEnv(st llb.State, kv string) llb.State {
+	k, v, _ := strings.Cut(kv, "=")
+	if k == "" {
+		return st
+	}
+	return st.AddEnv(k, v)
+}
+
+func failedState(err error) llb.State {
+	return llb.Scratch().Async(func(context.Context, llb.State, *llb.Constraints) (llb.State, error) {
+		return llb.State{}, err
+	})
+}

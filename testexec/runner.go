@@ -1,0 +1,387 @@
+// Package testexec runs dazzle tests inside built images as BuildKit exec ops
+// and judges their results.
+//
+// The frontend binary doubles as the in-image runner (RunnerMain), because
+// images under test may have no shell and no libc: a static binary mounted
+// read-only is the one thing guaranteed to start. Exec builds the LLB for one
+// test; Check evaluates the test's assertions against the result the runner
+// wrote.
+package testexec
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/creack/pty"
+)
+
+// ResultFile is the name of the file the runner writes into its output directory.
+const ResultFile = "result.json"
+
+// MaxOutput bounds each captured stream; a chatty test must not blow up the
+// result file or the frontend's memory.
+const MaxOutput = 1 << 20
+
+// Exit statuses for commands that never ran, following the shell's convention
+// so that assertions on status behave as they would under `sh -c`.
+const (
+	StatusNotFound      = 127
+	StatusNotExecutable = 126
+)
+
+// drainGrace is how long output is still read after the command exited. The
+// command's process group is killed at exit, so this only matters for
+// processes that left the group (setsid, daemons) yet still hold the pipes or
+// terminal; without a bound they would hang the runner until the op times out.
+var drainGrace = 2 * time.Second
+
+// RunSpec is what the frontend passes to the runner on its command line, as
+// JSON. Timeout is encoded as integer nanoseconds (time.Duration's JSON form);
+// the decoder also accepts a Go duration string such as "90s". A zero or
+// negative Timeout means no limit.
+type RunSpec struct {
+	Argv    []string      `json:",omitempty"`
+	User    string        `json:",omitempty"`
+	PTY     bool          `json:",omitempty"`
+	Timeout time.Duration `json:",omitempty"`
+}
+
+// Encode returns the JSON form of s. The encoding is deterministic, which
+// keeps the exec op's arguments, and so BuildKit's cache key, stable.
+func (s RunSpec) Encode() string {
+	b, err := json.Marshal(s)
+	if err != nil {
+		// Unreachable for this struct; an undecodable spec makes the runner
+		// report the problem in the result instead of failing the build blindly.
+		return ""
+	}
+	return string(b)
+}
+
+// UnmarshalJSON accepts Timeout either as nanoseconds or as a duration string,
+// so a hand-written spec (debugging, tests) can say "30s".
+func (s *RunSpec) UnmarshalJSON(b []byte) error {
+	type plain RunSpec
+	var aux struct {
+		plain
+		Timeout json.RawMessage
+	}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	*s = RunSpec(aux.plain)
+	s.Timeout = 0
+	raw := strings.TrimSpace(string(aux.Timeout))
+	switch {
+	case raw == "" || raw == "null":
+	case strings.HasPrefix(raw, `"`):
+		var str string
+		if err := json.Unmarshal(aux.Timeout, &str); err != nil {
+			return fmt.Errorf("Timeout: %w", err)
+		}
+		if str == "" {
+			break
+		}
+		d, err := time.ParseDuration(str)
+		if err != nil {
+			return fmt.Errorf("Timeout: %w", err)
+		}
+		s.Timeout = d
+	default:
+		var ns int64
+		if err := json.Unmarshal(aux.Timeout, &ns); err != nil {
+			return fmt.Errorf("Timeout: want nanoseconds or a duration string: %w", err)
+		}
+		s.Timeout = time.Duration(ns)
+	}
+	return nil
+}
+
+// DecodeRunSpec parses the runner's spec argument.
+func DecodeRunSpec(s string) (RunSpec, error) {
+	var spec RunSpec
+	if err := json.Unmarshal([]byte(s), &spec); err != nil {
+		return RunSpec{}, err
+	}
+	return spec, nil
+}
+
+// RunResult is what the runner writes to <outdir>/result.json.
+//
+// Status is the exit code, 128+N when the command was killed by signal N
+// (so a timeout gives 137), 127 when it could not be started (not found,
+// unknown user, ...) and 126 when it was found but could not be executed;
+// in the last two cases Error says why. With a terminal, Stdout holds the
+// combined stream and Stderr is empty. Output that is not valid UTF-8 is
+// replaced by U+FFFD in the JSON.
+type RunResult struct {
+	Status    int
+	Stdout    string
+	Stderr    string
+	TimedOut  bool   `json:",omitempty"`
+	Error     string `json:",omitempty"`
+	Truncated bool   `json:",omitempty"`
+}
+
+// DecodeResult parses a result.json written by the runner.
+func DecodeResult(b []byte) (RunResult, error) {
+	var r RunResult
+	if err := json.Unmarshal(b, &r); err != nil {
+		return RunResult{}, fmt.Errorf("cannot decode test result: %w", err)
+	}
+	return r, nil
+}
+
+// RunnerMain implements `dazzlekit run-test <spec-json> <outdir>`; args are
+// the arguments after "run-test". It returns the process exit code: 0 whenever
+// result.json was written (a failing or missing command is data), 2 for a
+// usage error and 1 when the result could not be written.
+func RunnerMain(args []string) int {
+	if len(args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: run-test <spec-json> <outdir>")
+		return 2
+	}
+	var res RunResult
+	spec, err := DecodeRunSpec(args[0])
+	if err != nil {
+		res = RunResult{Status: StatusNotFound, Error: "invalid run spec: " + err.Error()}
+	} else {
+		res = run(spec, os.Environ())
+	}
+	if err := writeResult(args[1], res); err != nil {
+		fmt.Fprintln(os.Stderr, "run-test:", err)
+		return 1
+	}
+	return 0
+}
+
+func writeResult(dir string, res RunResult) error {
+	b, err := json.Marshal(res)
+	if err != nil {
+		return fmt.Errorf("cannot encode result: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, ResultFile), b, 0o644)
+}
+
+// run executes spec with env as the base environment. The command is looked up
+// in the runner's own PATH, which is env's PATH when run from RunnerMain.
+func run(spec RunSpec, env []string) (res RunResult) {
+	defer func() {
+		if r := recover(); r != nil {
+			res = RunResult{Status: StatusNotFound, Error: fmt.Sprintf("runner failed: %v", r)}
+		}
+	}()
+
+	if len(spec.Argv) == 0 || spec.Argv[0] == "" {
+		return notStarted(StatusNotFound, "no command to run")
+	}
+	id, err := resolveUser(spec.User)
+	if err != nil {
+		return notStarted(StatusNotFound, err.Error())
+	}
+
+	cmd := exec.Command(spec.Argv[0], spec.Argv[1:]...)
+	if cmd.Err != nil {
+		return notStarted(startStatus(cmd.Err), cmd.Err.Error())
+	}
+	cmd.Env = userEnv(env, id)
+	var cred *syscall.Credential
+	if spec.User != "" {
+		cred = &syscall.Credential{Uid: id.uid, Gid: id.gid, Groups: id.groups}
+		if cred.Groups == nil {
+			// A nil slice would still mean setgroups(0); be explicit that the
+			// child must not keep root's supplementary groups.
+			cred.Groups = []uint32{}
+		}
+	}
+
+	var (
+		readers []io.ReadCloser
+		outs    []*capture
+	)
+	if spec.PTY {
+		// A new session with the terminal as controlling tty, so that job
+		// control in `bash -i` works and `[ -t 0 ]` holds.
+		attrs := &syscall.SysProcAttr{Setsid: true, Setctty: true, Credential: cred}
+		ptmx, err := pty.StartWithAttrs(cmd, &pty.Winsize{Rows: 24, Cols: 80}, attrs)
+		if err != nil {
+			return notStarted(startStatus(err), err.Error())
+		}
+		readers = []io.ReadCloser{ptmx}
+		outs = []*capture{{}}
+	} else {
+		outR, outW, err := os.Pipe()
+		if err != nil {
+			return notStarted(StatusNotFound, err.Error())
+		}
+		errR, errW, err := os.Pipe()
+		if err != nil {
+			outR.Close()
+			outW.Close()
+			return notStarted(StatusNotFound, err.Error())
+		}
+		// *os.File writers go straight to the child, so os/exec starts no copy
+		// goroutines that Wait would block on while a background process
+		// keeps the pipes open; reading and its time bound stay ours.
+		cmd.Stdout, cmd.Stderr = outW, errW
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: cred}
+		err = cmd.Start()
+		outW.Close()
+		errW.Close()
+		if err != nil {
+			outR.Close()
+			errR.Close()
+			return notStarted(startStatus(err), err.Error())
+		}
+		readers = []io.ReadCloser{outR, errR}
+		outs = []*capture{{}, {}}
+	}
+
+	var wg sync.WaitGroup
+	for i, r := range readers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs[i].readFrom(r)
+		}()
+	}
+
+	pgid := cmd.Process.Pid
+	var timedOut atomic.Bool
+	var timer *time.Timer
+	if spec.Timeout > 0 {
+		timer = time.AfterFunc(spec.Timeout, func() {
+			timedOut.Store(true)
+			killGroup(pgid)
+		})
+	}
+	waitErr := cmd.Wait()
+	if timer != nil {
+		timer.Stop()
+	}
+	// Like a container whose main process exited: whatever the command left
+	// running in the background is gone, and cannot keep the output open.
+	killGroup(pgid)
+
+	drained := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(drained)
+	}()
+	select {
+	case <-drained:
+	case <-time.After(drainGrace):
+		// The read ends are pollable, so closing them ends the blocked reads.
+		for _, r := range readers {
+			r.Close()
+		}
+		select {
+		case <-drained:
+		case <-time.After(time.Second):
+		}
+	}
+	for _, r := range readers {
+		r.Close()
+	}
+
+	res.TimedOut = timedOut.Load()
+	res.Status = exitStatus(cmd.ProcessState)
+	if cmd.ProcessState == nil && waitErr != nil {
+		res.Status = StatusNotFound
+		res.Error = waitErr.Error()
+	}
+	for _, c := range outs {
+		c.mu.Lock()
+		if c.truncated {
+			res.Truncated = true
+		}
+		c.mu.Unlock()
+	}
+	if spec.PTY {
+		// The terminal's output processing turns "\n" into "\r\n"; undo only that.
+		res.Stdout = strings.ReplaceAll(outs[0].String(), "\r\n", "\n")
+	} else {
+		res.Stdout = outs[0].String()
+		res.Stderr = outs[1].String()
+	}
+	return res
+}
+
+func notStarted(status int, msg string) RunResult {
+	return RunResult{Status: status, Error: msg}
+}
+
+func startStatus(err error) int {
+	if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
+		return StatusNotFound
+	}
+	if errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.ENOEXEC) || errors.Is(err, syscall.EISDIR) {
+		return StatusNotExecutable
+	}
+	return StatusNotFound
+}
+
+func exitStatus(ps *os.ProcessState) int {
+	if ps == nil {
+		return StatusNotFound
+	}
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ps.ExitCode()
+}
+
+func killGroup(pgid int) {
+	if pgid > 0 {
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	}
+}
+
+// capture keeps the first MaxOutput bytes of a stream and discards the rest,
+// still reading so the writer never blocks on a full pipe.
+type capture struct {
+	mu        sync.Mutex
+	buf       []byte
+	truncated bool
+}
+
+func (c *capture) readFrom(r io.Reader) {
+	b := make([]byte, 32*1024)
+	for {
+		n, err := r.Read(b)
+		if n > 0 {
+			c.mu.Lock()
+			keep := min(n, MaxOutput-len(c.buf))
+			c.buf = append(c.buf, b[:keep]...)
+			if keep < n {
+				c.truncated = true
+			}
+			c.mu.Unlock()
+		}
+		// A terminal master reports EIO once the last slave is closed; that
+		// is its end of file.
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (c *capture) String() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return string(c.buf)
+}
