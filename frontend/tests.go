@@ -163,6 +163,10 @@ func (b *builder) runOne(ctx context.Context, r testexec.Runner, s subject, t pr
 	workdir := ""
 	if s.image != nil {
 		env, workdir = s.image.Config.Env, s.image.Config.WorkingDir
+		if spec.User == "" {
+			// As `docker run` would: the image's USER, which the exec op does not take from the config.
+			spec.User = s.image.Config.User
+		}
 	}
 	out := testexec.Exec(s.state, env, workdir, r, spec, fmt.Sprintf("[test %s] %s", s.label, t.Desc))
 	def, err := out.Marshal(ctx, llb.WithCaps(b.c.BuildOpts().LLBCaps))

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -31,7 +32,10 @@ type env struct {
 	runner   string // a directory holding a static dazzlekit binary, for in-process test runs
 }
 
-var repoSeq atomic.Int64
+var (
+	repoSeq     atomic.Int64
+	badRefChars = regexp.MustCompile(`[^a-z0-9]+`)
+)
 
 // stack returns the running stack, skipping only when integration tests were not asked for: under
 // DAZZLEKIT_INTEGRATION=1 a missing piece is a failure, never a silent skip.
@@ -54,7 +58,7 @@ func stack(t *testing.T) env {
 
 // ref returns a fresh image name in the local registry.
 func (e env) ref(t *testing.T, tag string) string {
-	name := strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))
+	name := strings.Trim(badRefChars.ReplaceAllString(strings.ToLower(t.Name()), "-"), "-")
 	return fmt.Sprintf("%s/test/%s-%d-%d:%s", e.registry, name, time.Now().UnixNano()%1e6, repoSeq.Add(1), tag)
 }
 

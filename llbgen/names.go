@@ -46,7 +46,10 @@ func (n *Names) Apply(def *pb.Definition) {
 		}
 		name := md.Description[customNameKey]
 		if name == "" {
-			continue
+			name = describe(def.Def, d)
+		}
+		if md.Description == nil {
+			md.Description = map[string]string{}
 		}
 		md.Description[customNameKey] = Prefix(label, name)
 	}
@@ -64,4 +67,33 @@ func Prefix(label, name string) string {
 		}
 	}
 	return "[" + label + "] " + name
+}
+
+// describe names an op that its author left unnamed (dockerui's copy of a chunk's folder out of the
+// build context is one), so that it too shows whose it is.
+func describe(ops [][]byte, d string) string {
+	for _, dt := range ops {
+		if digest.FromBytes(dt).String() != d {
+			continue
+		}
+		var op pb.Op
+		if err := op.UnmarshalVT(dt); err != nil {
+			return "op"
+		}
+		if f := op.GetFile(); f != nil && len(f.Actions) == 1 {
+			if cp := f.Actions[0].GetCopy(); cp != nil {
+				return "copy " + cp.Src + " " + cp.Dest
+			}
+		}
+		switch {
+		case op.GetExec() != nil:
+			return "exec"
+		case op.GetFile() != nil:
+			return "file operation"
+		case op.GetSource() != nil:
+			return op.GetSource().Identifier
+		}
+		return "op"
+	}
+	return "op"
 }

@@ -1,10 +1,8 @@
 package project
 
 import (
-	"fmt"
-	"os"
-	"time"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -643,13 +641,16 @@ func FuzzLoad(f *testing.F) {
 	f.Add("a: &a [*a]", "- &t {<<: *t}", "variants: &v [{name: x, args: *v}]")
 	f.Add("combiner:\n  combinations:\n    - <<: [{name: a}, {chunks: [node]}]\n", "- {}\n- ~\n- []", "variants: [~, [], {}]")
 	f.Add("\x00\xff", "{", "variants: {name: x}")
+	// merge keys that fan out: without a guard, walking them takes 3^n steps
+	bomb := "combiner:\n  combinations:\n    - &a0 {name: n0}\n"
+	for i := 1; i < 40; i++ {
+		bomb += fmt.Sprintf("    - &a%d {<<: [*a%d, *a%d, *a%d], name: n%d}\n", i, i-1, i-1, i-1, i)
+	}
+	f.Add(bomb, "", "")
 	f.Fuzz(func(t *testing.T, cfg, tests, chunk string) {
 		fsys := realistic()
 		fsys["tests/node.yaml"] = &fstest.MapFile{Data: []byte(tests)}
 		fsys["chunks/lang-java/chunk.yaml"] = &fstest.MapFile{Data: []byte(chunk)}
-		_ = os.WriteFile(fmt.Sprintf("/tmp/fuzzlast.%d", os.Getpid()), []byte(fmt.Sprintf("%q\n%q\n%q\n", cfg, tests, chunk)), 0o644)
-		tm := time.AfterFunc(3*time.Second, func() { _ = os.WriteFile(fmt.Sprintf("/tmp/fuzzslow.%d", os.Getpid()), nil, 0o644) })
-		defer tm.Stop()
 		p, err := Load(fsys, "dazzle.yaml", []byte(cfg))
 		if err != nil {
 			if strings.Contains(err.Error(), "internal error") {
