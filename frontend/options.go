@@ -40,7 +40,7 @@ func ParseOptions(cfg dockerui.Config) (Options, error) {
 		Target:      cfg.Target,
 		BuildArgs:   map[string]string{},
 		Labels:      maps.Clone(cfg.Labels),
-		TestTimeout: 10 * time.Minute,
+		TestTimeout: 5 * time.Minute, // dazzle's limit per test
 	}
 	for k, v := range cfg.BuildArgs {
 		if !strings.HasPrefix(k, "DAZZLE_") {

@@ -166,7 +166,8 @@ func parseTest(f *yfile, item *yaml.Node, i int) (Test, error) {
 			return t, err
 		}
 	}
-	if len(t.Command) == 0 && !t.Skip {
+	// dazzle runs entrypoint + command, so an entrypoint alone is a complete command line.
+	if len(t.Command) == 0 && len(t.Entrypoint) == 0 && !t.Skip {
 		return t, f.errf(item, "%s has no command; add command: [...] (the command to run in the image), or skip: true", what)
 	}
 	for k, a := range t.Assert {
