@@ -5,6 +5,7 @@ package frontend
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"strings"
@@ -197,6 +198,9 @@ func (b *builder) build(ctx context.Context) (*dockerui.BuildResult, error) {
 		maps.Copy(img.Config.Labels, b.opt.Labels)
 	}
 
+	if b.opt.TestReport {
+		return b.report(ctx, chunks, combined, img)
+	}
 	if !b.opt.NoTest {
 		if _, err := b.runTests(ctx, b.subjects(chunks, combined, img)); err != nil {
 			return nil, err
@@ -208,6 +212,29 @@ func (b *builder) build(ctx context.Context) (*dockerui.BuildResult, error) {
 		return nil, err
 	}
 	return &dockerui.BuildResult{Reference: ref, Image: img}, nil
+}
+
+// report runs the tests and returns their summary (report.json, report.txt) instead of the image.
+// Failing tests do not fail this build: the report is what the user asked for.
+func (b *builder) report(ctx context.Context, chunks []*llbgen.Converted, combined llb.State, img *dockerspec.DockerOCIImage) (*dockerui.BuildResult, error) {
+	outcomes, err := b.runTests(ctx, b.subjects(chunks, combined, img))
+	var tf *TestFailures
+	if err != nil && !errors.As(err, &tf) {
+		return nil, err
+	}
+	r := newReport(outcomes)
+	dt, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	st := llb.Scratch().
+		File(llb.Mkfile("report.json", 0o644, append(dt, '\n')), llb.WithCustomName("[test report] report.json")).
+		File(llb.Mkfile("report.txt", 0o644, []byte(r.Text())), llb.WithCustomName("[test report] report.txt"))
+	ref, err := b.solve(ctx, st, &llbgen.Names{})
+	if err != nil {
+		return nil, err
+	}
+	return &dockerui.BuildResult{Reference: ref, Image: &dockerspec.DockerOCIImage{Image: ocispecs.Image{Platform: img.Platform}}}, nil
 }
 
 // subjects lists what tests run against: each chunk's own image with its tests, then the combined

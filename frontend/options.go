@@ -17,6 +17,7 @@ const (
 	argChunks      = "DAZZLE_CHUNKS"       // an ad-hoc combination: comma-separated chunk names
 	argNoTest      = "DAZZLE_NO_TEST"      // 1 skips every test
 	argTestTimeout = "DAZZLE_TEST_TIMEOUT" // default timeout of one test command, a Go duration
+	argTestReport  = "DAZZLE_TEST_REPORT"  // 1 returns the test report instead of the image
 )
 
 // DefaultFilename is read when the build names no file.
@@ -29,6 +30,7 @@ type Options struct {
 	Target      string   // a combination name, or "chunk:<name>"; "" = every chunk
 	Chunks      []string // an ad-hoc combination (DAZZLE_CHUNKS)
 	NoTest      bool
+	TestReport  bool
 	TestTimeout time.Duration
 	BuildArgs   map[string]string // the user's build args for the base and chunks, without ours
 	Labels      map[string]string // label:* options, added to the combined image
@@ -63,12 +65,20 @@ func ParseOptions(cfg dockerui.Config) (Options, error) {
 			return o, fmt.Errorf("build-arg %s=%q and target %q both choose what to build: set only one", argChunks, v, o.Target)
 		}
 	}
-	if v, ok := cfg.BuildArgs[argNoTest]; ok && v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return o, fmt.Errorf("build-arg %s=%q is not a boolean: use 1 or 0", argNoTest, v)
+	for _, f := range []struct {
+		arg string
+		dst *bool
+	}{{argNoTest, &o.NoTest}, {argTestReport, &o.TestReport}} {
+		if v := cfg.BuildArgs[f.arg]; v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return o, fmt.Errorf("build-arg %s=%q is not a boolean: use 1 or 0", f.arg, v)
+			}
+			*f.dst = b
 		}
-		o.NoTest = b
+	}
+	if o.NoTest && o.TestReport {
+		return o, fmt.Errorf("build-arg %s and %s contradict each other: set only one", argNoTest, argTestReport)
 	}
 	if v := cfg.BuildArgs[argTestTimeout]; v != "" {
 		d, err := time.ParseDuration(v)

@@ -99,7 +99,7 @@ func (b *builder) runTests(ctx context.Context, subjects []subject) ([]Outcome, 
 				}
 				if len(failed) > 0 || res.TimedOut || (res.Error != "" && len(t.Assert) == 0) {
 					o.Result = "failed"
-					o.Message = testexec.FormatFailure(fmt.Sprintf("[test %s] %s", s.label, t.Desc), assertLocation(t, failed), failed, *res, b.timeout(t))
+					o.Message = testexec.FormatFailure(fmt.Sprintf("[test %s] %s", s.label, t.Desc), assertLocation(t, failed), checks, *res, b.timeout(t))
 				}
 				mu.Lock()
 				outcomes = append(outcomes, o)
@@ -126,9 +126,57 @@ func (b *builder) runTests(ctx context.Context, subjects []subject) ([]Outcome, 
 	})
 	if len(failures) > 0 {
 		sort.Strings(failures)
-		return outcomes, errors.Errorf("%d of %d tests failed:\n\n%s", len(failures), len(outcomes), strings.Join(failures, "\n\n"))
+		return outcomes, &TestFailures{Failed: len(failures), Total: len(outcomes), Messages: failures}
 	}
 	return outcomes, nil
+}
+
+// TestFailures is the error of a build whose tests failed: every failure, with its test file and line.
+type TestFailures struct {
+	Failed, Total int
+	Messages      []string
+}
+
+func (e *TestFailures) Error() string {
+	return fmt.Sprintf("%d of %d tests failed:\n\n%s", e.Failed, e.Total, strings.Join(e.Messages, "\n\n"))
+}
+
+// Report is the test summary a build exports with DAZZLE_TEST_REPORT=1.
+type Report struct {
+	Passed  int       `json:"passed"`
+	Failed  int       `json:"failed"`
+	Skipped int       `json:"skipped"`
+	Tests   []Outcome `json:"tests"`
+}
+
+func newReport(outcomes []Outcome) Report {
+	r := Report{Tests: outcomes}
+	for _, o := range outcomes {
+		switch o.Result {
+		case "passed":
+			r.Passed++
+		case "failed":
+			r.Failed++
+		default:
+			r.Skipped++
+		}
+	}
+	return r
+}
+
+// Text is the report for people: one line per test, then each failure in full.
+func (r Report) Text() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d passed, %d failed, %d skipped\n\n", r.Passed, r.Failed, r.Skipped)
+	for _, o := range r.Tests {
+		fmt.Fprintf(&b, "%-7s [test %s] %s (%s:%d)\n", o.Result, o.Subject, o.Desc, o.File, o.Line)
+	}
+	for _, o := range r.Tests {
+		if o.Message != "" {
+			b.WriteString("\n" + o.Message + "\n")
+		}
+	}
+	return b.String()
 }
 
 // timeout is the test's own limit, else the build's default.

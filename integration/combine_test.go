@@ -1,10 +1,12 @@
 package integration
 
 import (
+	"fmt"
 	"os"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func envMap(envs []string) map[string]string {
@@ -104,7 +106,8 @@ func TestEditOneChunkKeepsOtherLayers(t *testing.T) {
 	e.mustBuild(t, dir, map[string]string{"target": "full"}, ref)
 	before := layersByOwner(t, image(t, ref))
 
-	appendFile(t, dir+"/chunks/tool/Dockerfile", "USER root\nRUN echo edited > /etc/devtools/tool-edit\nUSER tester\n")
+	// A fresh step each run, so BuildKit's cache from earlier runs cannot hide the rebuild.
+	appendFile(t, dir+"/chunks/tool/Dockerfile", fmt.Sprintf("USER root\nRUN echo edited %d > /etc/devtools/tool-edit\nUSER tester\n", time.Now().UnixNano()))
 	p := e.mustBuild(t, dir, map[string]string{"target": "full"}, ref)
 	after := layersByOwner(t, image(t, ref))
 

@@ -153,8 +153,9 @@ func (p *progress) failed() []string {
 }
 
 type buildOpts struct {
-	attrs map[string]string
-	push  string // image ref to push to; "" = no export
+	attrs    map[string]string
+	push     string // image ref to push to; "" = no export
+	localOut string // a directory to export the result's files to
 }
 
 // build runs the frontend in-process against the real buildkitd with dir as context and dockerfile.
@@ -186,6 +187,9 @@ func (e env) build(t *testing.T, dir string, o buildOpts) (*progress, error) {
 	opt := client.SolveOpt{LocalMounts: mounts, FrontendAttrs: attrs}
 	if o.push != "" {
 		opt.Exports = []client.ExportEntry{{Type: client.ExporterImage, Attrs: map[string]string{"name": o.push, "push": "true"}}}
+	}
+	if o.localOut != "" {
+		opt.Exports = append(opt.Exports, client.ExportEntry{Type: client.ExporterLocal, OutputDir: o.localOut})
 	}
 	p := &progress{vertices: map[string]*client.Vertex{}}
 	ch := make(chan *client.SolveStatus)

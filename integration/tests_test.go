@@ -1,0 +1,243 @@
+package integration
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A project whose tests all pass, covering what test specs can say.
+func passingTestsProject(t *testing.T) string {
+	return writeFiles(t, map[string]string{
+		"dazzle.yaml":         "combiner:\n  combinations:\n    - name: both\n      chunks: [a, b]\n",
+		"base/Dockerfile":     okBase,
+		"chunks/a/Dockerfile": "ARG base\nFROM ${base}\nRUN echo alpha > /a.txt\nENV A_MSG=alpha\n",
+		"chunks/b/Dockerfile": "ARG base\nFROM ${base}\nRUN echo beta > /b.txt\n",
+		"tests/a.yaml": `- desc: "it should pass"
+  command: ["cat", "/a.txt"]
+  assert:
+    - status == 0
+    - stdout == "alpha\n"
+- desc: "it should see a failing status"
+  command: ["sh", "-c", "echo oops >&2; exit 4"]
+  assert:
+    - status == 4
+    - stderr.indexOf("oops") != -1 &&
+      stdout.length == 0
+- desc: "it should see the image and test env"
+  command: ["sh", "-c", "echo $MESSAGE $A_MSG"]
+  env: ["MESSAGE=foo=bar"]
+  assert:
+    - stdout.trim() == "foo=bar alpha"
+- desc: "it should run as a user by name"
+  command: ["id", "-un"]
+  user: tester
+  assert:
+    - stdout.trim() == "tester"
+- desc: "it should run as a user by number"
+  command: ["id", "-u"]
+  user: 65534
+  assert:
+    - stdout.trim() == "65534"
+- desc: "it should get a terminal with an entrypoint"
+  entrypoint: [sh, -c]
+  command: ["[ -t 0 ] && echo tty || echo notty"]
+  assert:
+    - stdout.trim() == "tty"
+- desc: "it should have no network"
+  command: ["sh", "-c", "tail -n +3 /proc/net/dev | wc -l"]
+  assert:
+    - stdout.trim() == "1"
+- desc: "it should be skipped"
+  skip: true
+  command: ["false"]
+  assert:
+    - false
+`,
+		"tests/b.yaml": "- desc: \"it should have b\"\n  command: [cat, /b.txt]\n  assert: [\"stdout == 'beta\\\\n'\"]\n",
+	})
+}
+
+func TestTestsPass(t *testing.T) {
+	e := stack(t)
+	dir := passingTestsProject(t)
+	p := e.mustBuild(t, dir, map[string]string{"target": "both"}, "")
+	names := p.names()
+	for _, want := range []string{
+		"[test a] it should pass", "[test b] it should have b",
+		"[test both] it should pass", "[test both] it should have no network", "[test both] it should have b",
+	} {
+		if !slices.Contains(names, want) {
+			t.Errorf("no vertex %q in progress", want)
+		}
+	}
+	if slices.Contains(names, "[test a] it should be skipped") {
+		t.Error("a skipped test ran")
+	}
+}
+
+// The summary of a test run, exported as files.
+func TestTestReport(t *testing.T) {
+	e := stack(t)
+	dir := passingTestsProject(t)
+	appendFile(t, filepath.Join(dir, "tests/b.yaml"), "- desc: \"it should fail\"\n  command: [\"true\"]\n  assert: [status == 1]\n")
+	out := t.TempDir()
+	if _, err := e.build(t, dir, buildOpts{attrs: map[string]string{"target": "both", "build-arg:DAZZLE_TEST_REPORT": "1"}, localOut: out}); err != nil {
+		t.Fatalf("report build failed: %s", errText(err))
+	}
+	dt, err := os.ReadFile(filepath.Join(out, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Passed, Failed, Skipped int
+		Tests                   []struct{ Subject, Desc, Result string }
+	}
+	if err := json.Unmarshal(dt, &r); err != nil {
+		t.Fatal(err)
+	}
+	// a: 7 run + 1 skipped; b: 1 pass + 1 fail; each against its chunk and the combination.
+	if r.Passed != 16 || r.Failed != 2 || r.Skipped != 2 {
+		t.Errorf("passed %d failed %d skipped %d, want 16/2/2:\n%s", r.Passed, r.Failed, r.Skipped, dt)
+	}
+	txt, _ := os.ReadFile(filepath.Join(out, "report.txt"))
+	if !strings.Contains(string(txt), "failed  [test b] it should fail (tests/b.yaml:4)") {
+		t.Errorf("report.txt:\n%s", txt)
+	}
+}
+
+// Every failure is reported, with file, line, desc, assertion, status and output.
+func TestTestsFail(t *testing.T) {
+	e := stack(t)
+	dir := writeFiles(t, map[string]string{
+		"dazzle.yaml":     "combiner:\n  combinations:\n    - name: both\n      chunks: [a, b]\n",
+		"base/Dockerfile": okBase,
+		// b overwrites the file a's test needs: a passes alone and fails merged.
+		"chunks/a/Dockerfile": "ARG base\nFROM ${base}\nRUN echo alpha > /shared.txt\n",
+		"chunks/b/Dockerfile": "ARG base\nFROM ${base}\nRUN echo beta > /shared.txt\n",
+		"tests/a.yaml": `- desc: "it should read its file"
+  command: ["cat", "/shared.txt"]
+  assert:
+    - stdout == "alpha\n"
+`,
+		"tests/b.yaml": `- desc: "it should fail an assertion"
+  command: ["sh", "-c", "echo some output; echo some error >&2"]
+  assert:
+    - status == 0
+    - status == 1
+- desc: "it should stop a hanging command"
+  command: ["sleep", "100"]
+  timeout: 2s
+  assert:
+    - status == 0
+- desc: "it should stop an endless assertion"
+  command: ["true"]
+  assert:
+    - while(true){}
+- desc: "it should reject a non-boolean"
+  command: ["true"]
+  assert:
+    - stdout
+- desc: "it should report a syntax error"
+  command: ["true"]
+  assert:
+    - status ==
+`,
+	})
+	p, err := e.build(t, dir, buildOpts{attrs: map[string]string{"target": "both"}})
+	if err == nil {
+		t.Fatal("build succeeded, want test failures")
+	}
+	msg := errText(err)
+	for _, want := range []string{
+		"11 of 12 tests failed",
+		"test failed: [test both] it should read its file\n  defined at tests/a.yaml:4",
+		"stdout:\n  | beta",
+		"test failed: [test b] it should fail an assertion\n  defined at tests/b.yaml:5\nfailing assertions (1 of 2):\n  #2: status == 1\n      evaluated to false\ncommand exit status: 0\nstdout:\n  | some output\nstderr:\n  | some error",
+		"[test b] it should stop a hanging command",
+		"command timed out after 2s and was killed",
+		"assertion ran longer than",
+		"assertion must evaluate to a boolean, got string",
+		"[test b] it should report a syntax error",
+		"SyntaxError",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error does not contain %q", want)
+		}
+	}
+	if strings.Contains(msg, "[test a] it should read its file") {
+		t.Errorf("a's test failed on a's own image, where it must pass:\n%s", msg)
+	}
+	if t.Failed() {
+		t.Logf("error:\n%s", msg)
+	}
+	// Every test ran, even after failures.
+	for _, want := range []string{"[test a] it should read its file", "[test both] it should report a syntax error"} {
+		if !slices.Contains(p.names(), want) {
+			t.Errorf("test vertex %q did not run", want)
+		}
+	}
+}
+
+// Tests run in an image without a shell.
+func TestTestsWithoutShell(t *testing.T) {
+	e := stack(t)
+	bb, err := os.ReadFile("/bin/busybox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := writeFiles(t, map[string]string{
+		"dazzle.yaml":          "",
+		"base/Dockerfile":      "FROM scratch\nCOPY busybox /bin/busybox\n",
+		"chunks/hi/Dockerfile": "ARG base\nFROM ${base}\nCOPY hi.txt /hi.txt\n",
+		"chunks/hi/hi.txt":     "hi there\n",
+		"tests/hi.yaml":        "- desc: \"it should work without a shell\"\n  command: [/bin/busybox, cat, /hi.txt]\n  assert:\n    - stdout == \"hi there\\n\"\n- desc: \"it should have no shell\"\n  command: [/bin/sh, -c, \"true\"]\n  assert:\n    - status == 127\n",
+	})
+	if err := os.WriteFile(filepath.Join(dir, "base/busybox"), bb, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e.mustBuild(t, dir, nil, "")
+}
+
+// Editing one test reruns that test only and changes no image layer; DAZZLE_NO_TEST skips them all.
+func TestTestsCachedAndSkippable(t *testing.T) {
+	e := stack(t)
+	dir := passingTestsProject(t)
+	ref := e.ref(t, "both")
+	e.mustBuild(t, dir, map[string]string{"target": "both"}, ref)
+	before := image(t, ref).Layers()
+
+	// A fresh command each run, so BuildKit's cache from earlier runs cannot hide the rerun.
+	yml := filepath.Join(dir, "tests/b.yaml")
+	dt, _ := os.ReadFile(yml)
+	edited := fmt.Sprintf(`[sh, -c, "cat /b.txt # edited %d"]`, time.Now().UnixNano())
+	if err := os.WriteFile(yml, []byte(strings.Replace(string(dt), "[cat, /b.txt]", edited, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := e.mustBuild(t, dir, map[string]string{"target": "both"}, ref)
+	ran := p.ran("[test ")
+	slices.Sort(ran)
+	if want := []string{"[test b] it should have b", "[test both] it should have b"}; !slices.Equal(ran, want) {
+		t.Errorf("after editing one test, ran %q; want only %q", ran, want)
+	}
+	if r := p.ran("RUN"); len(r) != 0 {
+		t.Errorf("editing a test reran build steps: %q", r)
+	}
+	if after := image(t, ref).Layers(); !slices.Equal(before, after) {
+		t.Errorf("editing a test changed the image layers:\n%v\n%v", before, after)
+	}
+
+	// A failing test does not matter with DAZZLE_NO_TEST=1, and no test vertex appears.
+	appendFile(t, yml, "- desc: \"it should fail\"\n  command: [\"true\"]\n  assert: [status == 1]\n")
+	p = e.mustBuild(t, dir, map[string]string{"target": "both", "build-arg:DAZZLE_NO_TEST": "1"}, "")
+	for _, n := range p.names() {
+		if strings.HasPrefix(n, "[test ") {
+			t.Errorf("DAZZLE_NO_TEST=1 but %q ran", n)
+		}
+	}
+}
