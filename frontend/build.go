@@ -118,7 +118,12 @@ func selectChunks(p *project.Project, opt Options) (selection, error) {
 func listTargets(p *project.Project) *targets.List {
 	l := &targets.List{}
 	for _, comb := range p.Config.Combinations {
-		l.Targets = append(l.Targets, targets.Target{Name: comb.Name, Description: "combination: " + strings.Join(comb.Chunks, ", ")})
+		chunks, _ := p.Combination(comb.Name) // validated when the project was loaded
+		names := make([]string, len(chunks))
+		for i, ch := range chunks {
+			names[i] = ch.Name
+		}
+		l.Targets = append(l.Targets, targets.Target{Name: comb.Name, Description: "combination: " + strings.Join(names, ", ")})
 	}
 	for _, ch := range p.Chunks {
 		l.Targets = append(l.Targets, targets.Target{Name: chunkTargetPrefix + ch.Name, Description: "the base plus chunk " + ch.Name})

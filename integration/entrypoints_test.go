@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -48,6 +49,12 @@ func TestEntryPoints(t *testing.T) {
 				"--target", "full", "--build-arg", "REGISTRY=" + e.registry, "--provenance=false",
 				"--output", "type=image,name=" + ref + ",push=true", dir}
 		}},
+		{"docker buildx bake", func(ref string) []string {
+			_, file, _, _ := runtime.Caller(0)
+			return []string{"docker", "buildx", "bake", "--progress=plain", "-f", filepath.Join(filepath.Dir(file), "..", "docker-bake.hcl"),
+				"--set", "example-full.context=" + dir, "--set", "example-full.tags=" + ref,
+				"--set", "example-full.args.REGISTRY=" + e.registry, "example-full"}
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ref := e.ref(t, "full")
@@ -67,6 +74,12 @@ func TestEntryPoints(t *testing.T) {
 			fs := files(t, img)
 			if _, ok := fs["etc/legacy.conf"]; ok {
 				t.Error("/etc/legacy.conf survived chunk cleanup's deletion")
+			}
+			// The example's tests ran inside the images, with the runner from the frontend image.
+			for _, v := range []string{"[test hello] it should greet", "[test full] it should run the tool built in another stage"} {
+				if !strings.Contains(out, v) {
+					t.Errorf("progress shows no test vertex %q", v)
+				}
 			}
 			if !strings.Contains(out, "[chunk tool build ") {
 				t.Errorf("progress does not name chunk vertices:\n%s", out)

@@ -28,9 +28,9 @@ func main() {
 		if h.EmptyLayer {
 			continue
 		}
-		owner := strings.TrimPrefix(h.Comment, "dazzlekit: ")
-		if owner == h.Comment {
-			owner = "?"
+		owner, ok := strings.CutPrefix(h.Comment, "dazzlekit: chunk ")
+		if !ok {
+			owner = "base"
 		}
 		dg, size := "(missing)", int64(0)
 		if li < len(layers) {
