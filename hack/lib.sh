@@ -7,3 +7,4 @@ TOOLS_BIN=$DAZZLEKIT_CACHE/tools-buildkit-$BUILDKIT_VERSION-buildx-$BUILDX_VERSI
 STACK_DIR=${STACK_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.stack}
 REGISTRY_PORT=${REGISTRY_PORT:-5000}
 log() { printf '==> %s\n' "$*" >&2; }
+STATICCHECK_VERSION=v0.8.2

@@ -9,6 +9,9 @@ log "static checks"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.stack/*'))
 [ -z "$unformatted" ] || { echo "gofmt needed: $unformatted" >&2; exit 1; }
 go vet ./...
+STATICCHECK=$DAZZLEKIT_CACHE/staticcheck-$STATICCHECK_VERSION/staticcheck
+[ -x "$STATICCHECK" ] || GOBIN=$(dirname "$STATICCHECK") go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
+"$STATICCHECK" ./...
 
 fresh=0
 [ -f "$STACK_DIR/pids" ] || fresh=1

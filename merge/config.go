@@ -172,6 +172,7 @@ func Config(base *dockerspec.DockerOCIImage, chunks []ChunkImage, rules []EnvRul
 	c.User = bc.User
 	c.WorkingDir = bc.WorkingDir
 	c.StopSignal = bc.StopSignal
+	//lint:ignore SA1019 kept so a base whose Cmd/Entrypoint is pre-escaped still runs as written
 	c.ArgsEscaped = bc.ArgsEscaped
 	c.Cmd = slices.Clone(bc.Cmd)
 	c.Entrypoint = slices.Clone(bc.Entrypoint)

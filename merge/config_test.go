@@ -295,6 +295,7 @@ func testImages() (*dockerspec.DockerOCIImage, []ChunkImage) {
 	base.Config.Entrypoint = []string{"/init"}
 	base.Config.Shell = []string{"/bin/bash", "-c"}
 	base.Config.OnBuild = []string{"RUN true"}
+	//lint:ignore SA1019 the merge must carry the base's value
 	base.Config.ArgsEscaped = true
 	base.Config.Healthcheck = &dockerspec.HealthcheckConfig{Test: []string{"CMD", "true"}, Retries: 3}
 	base.Config.Env = []string{"PATH=/usr/bin", "HOME=/home/gitpod"}
@@ -373,6 +374,7 @@ func TestConfig(t *testing.T) {
 	want.Config.Entrypoint = []string{"/init"}
 	want.Config.Shell = []string{"/bin/bash", "-c"}
 	want.Config.OnBuild = []string{"RUN true"}
+	//lint:ignore SA1019 the merge must carry the base's value
 	want.Config.ArgsEscaped = true
 	want.Config.Healthcheck = &dockerspec.HealthcheckConfig{Test: []string{"CMD", "true"}, Retries: 3}
 	want.Config.Env = []string{"PATH=/usr/bin:/node/bin:/go/bin", "HOME=/home/gitpod", "NODE_VERSION=20", "GOPATH=/go"}

@@ -162,7 +162,7 @@ func TestExecIsDeterministic(t *testing.T) {
 		}
 		return b
 	}
-	if string(mk()) != string(mk()) {
+	if first, second := mk(), mk(); string(first) != string(second) {
 		t.Error("same inputs gave different definitions, which defeats BuildKit's cache")
 	}
 }

@@ -88,20 +88,20 @@ func (s *RunSpec) UnmarshalJSON(b []byte) error {
 	case strings.HasPrefix(raw, `"`):
 		var str string
 		if err := json.Unmarshal(aux.Timeout, &str); err != nil {
-			return fmt.Errorf("Timeout: %w", err)
+			return fmt.Errorf("timeout: %w", err)
 		}
 		if str == "" {
 			break
 		}
 		d, err := time.ParseDuration(str)
 		if err != nil {
-			return fmt.Errorf("Timeout: %w", err)
+			return fmt.Errorf("timeout: %w", err)
 		}
 		s.Timeout = d
 	default:
 		var ns int64
 		if err := json.Unmarshal(aux.Timeout, &ns); err != nil {
-			return fmt.Errorf("Timeout: want nanoseconds or a duration string: %w", err)
+			return fmt.Errorf("timeout: want nanoseconds or a duration string: %w", err)
 		}
 		s.Timeout = time.Duration(ns)
 	}
