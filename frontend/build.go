@@ -216,7 +216,7 @@ func (b *builder) build(ctx context.Context) (*dockerui.BuildResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &dockerui.BuildResult{Reference: ref, Image: img}, nil
+	return &dockerui.BuildResult{Reference: ref, Image: img, Epoch: &b.opt.Epoch}, nil
 }
 
 // report runs the tests and returns their summary (report.json, report.txt) instead of the image.

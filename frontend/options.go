@@ -34,6 +34,9 @@ type Options struct {
 	TestTimeout time.Duration
 	BuildArgs   map[string]string // the user's build args for the base and chunks, without ours
 	Labels      map[string]string // label:* options, added to the combined image
+	// Epoch stamps the combined image's config and history instead of the build time, so the same
+	// layers always give the same image digest: SOURCE_DATE_EPOCH when given, else the Unix epoch.
+	Epoch time.Time
 }
 
 // ParseOptions reads the options from dockerui's parsed config. Errors name the option.
@@ -43,6 +46,14 @@ func ParseOptions(cfg dockerui.Config) (Options, error) {
 		BuildArgs:   map[string]string{},
 		Labels:      maps.Clone(cfg.Labels),
 		TestTimeout: 5 * time.Minute, // dazzle's limit per test
+	}
+	o.Epoch = time.Unix(0, 0).UTC()
+	if v := cfg.BuildArgs["SOURCE_DATE_EPOCH"]; v != "" {
+		sec, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return o, fmt.Errorf("build-arg SOURCE_DATE_EPOCH=%q is not a number of seconds since 1970", v)
+		}
+		o.Epoch = time.Unix(sec, 0).UTC()
 	}
 	for k, v := range cfg.BuildArgs {
 		if !strings.HasPrefix(k, "DAZZLE_") {

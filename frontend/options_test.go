@@ -8,6 +8,8 @@ import (
 	"github.com/moby/buildkit/frontend/dockerui"
 )
 
+var epoch0 = time.Unix(0, 0).UTC()
+
 func TestParseOptions(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -17,7 +19,7 @@ func TestParseOptions(t *testing.T) {
 	}{
 		{
 			name: "defaults",
-			want: Options{BuildArgs: map[string]string{}, TestTimeout: 5 * time.Minute},
+			want: Options{BuildArgs: map[string]string{}, TestTimeout: 5 * time.Minute, Epoch: epoch0},
 		},
 		{
 			name: "target and user build args; ours are not passed on",
@@ -25,22 +27,32 @@ func TestParseOptions(t *testing.T) {
 				"GO_VERSION": "1.26", "DAZZLE_NO_TEST": "1", "DAZZLE_TEST_TIMEOUT": "90s",
 			}},
 			want: Options{Target: "full", NoTest: true, TestTimeout: 90 * time.Second,
-				BuildArgs: map[string]string{"GO_VERSION": "1.26"}, Labels: map[string]string{"a": "b"}},
+				BuildArgs: map[string]string{"GO_VERSION": "1.26"}, Labels: map[string]string{"a": "b"}, Epoch: epoch0},
 		},
 		{
 			name: "DAZZLE_TARGET is the target",
 			cfg:  dockerui.Config{BuildArgs: map[string]string{"DAZZLE_TARGET": "minimal"}},
-			want: Options{Target: "minimal", BuildArgs: map[string]string{}, TestTimeout: 5 * time.Minute},
+			want: Options{Target: "minimal", BuildArgs: map[string]string{}, TestTimeout: 5 * time.Minute, Epoch: epoch0},
 		},
 		{
 			name: "ad-hoc chunks trimmed",
 			cfg:  dockerui.Config{BuildArgs: map[string]string{"DAZZLE_CHUNKS": " node, go ,,"}},
-			want: Options{Chunks: []string{"node", "go"}, BuildArgs: map[string]string{}, TestTimeout: 5 * time.Minute},
+			want: Options{Chunks: []string{"node", "go"}, BuildArgs: map[string]string{}, TestTimeout: 5 * time.Minute, Epoch: epoch0},
 		},
 		{
 			name: "report",
 			cfg:  dockerui.Config{BuildArgs: map[string]string{"DAZZLE_TEST_REPORT": "true"}},
-			want: Options{TestReport: true, BuildArgs: map[string]string{}, TestTimeout: 5 * time.Minute},
+			want: Options{TestReport: true, BuildArgs: map[string]string{}, TestTimeout: 5 * time.Minute, Epoch: epoch0},
+		},
+		{
+			name: "SOURCE_DATE_EPOCH stamps the image and reaches the Dockerfiles",
+			cfg:  dockerui.Config{BuildArgs: map[string]string{"SOURCE_DATE_EPOCH": "1700000000"}},
+			want: Options{BuildArgs: map[string]string{"SOURCE_DATE_EPOCH": "1700000000"}, TestTimeout: 5 * time.Minute, Epoch: time.Unix(1700000000, 0).UTC()},
+		},
+		{
+			name:    "bad SOURCE_DATE_EPOCH",
+			cfg:     dockerui.Config{BuildArgs: map[string]string{"SOURCE_DATE_EPOCH": "yesterday"}},
+			wantErr: `build-arg SOURCE_DATE_EPOCH="yesterday" is not a number of seconds since 1970`,
 		},
 		{
 			name:    "target and DAZZLE_TARGET disagree",

@@ -73,6 +73,17 @@ func TestCombineExampleFull(t *testing.T) {
 		t.Errorf("user %q workdir %q cmd %q: want the base's", cfg.User, cfg.WorkingDir, cfg.Cmd)
 	}
 
+	// No build time in the config: the same layers give the same digest.
+	if c := img.Config.Created; c == nil || c.Unix() != 0 {
+		t.Errorf("config created %v, want the Unix epoch", c)
+	}
+	for _, h := range img.Config.History {
+		if h.Created == nil || h.Created.Unix() != 0 {
+			t.Errorf("history %q created %v, want the Unix epoch", h.CreatedBy, h.Created)
+			break
+		}
+	}
+
 	fs := files(t, img)
 	for _, f := range []string{"usr/local/bin/hello", "opt/lang/2.1/bin/lang", "opt/lang/2.1/bin/langfmt", "usr/local/bin/tool", "etc/devtools/cleanup", "etc/motd", "bin/busybox"} {
 		if _, ok := fs[f]; !ok {
