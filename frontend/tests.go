@@ -12,6 +12,8 @@ import (
 	"github.com/dazzlekit/dazzlekit/testexec"
 	"github.com/moby/buildkit/client/llb"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/moby/buildkit/solver/errdefs"
+	"github.com/moby/buildkit/solver/pb"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	"github.com/pkg/errors"
 	"golang.org/x/sync/errgroup"
@@ -48,6 +50,8 @@ type Outcome struct {
 	Status  int      `json:"status"`
 	Failed  []string `json:"failedAssertions,omitempty"`
 	Message string   `json:"message,omitempty"`
+
+	failLine int
 }
 
 // runner returns where the test runner binary comes from: the frontend's own image when it runs as
@@ -99,7 +103,8 @@ func (b *builder) runTests(ctx context.Context, subjects []subject) ([]Outcome, 
 				}
 				if len(failed) > 0 || res.TimedOut || (res.Error != "" && len(t.Assert) == 0) {
 					o.Result = "failed"
-					o.Message = testexec.FormatFailure(fmt.Sprintf("[test %s] %s", s.label, t.Desc), assertLocation(t, failed), checks, *res, b.timeout(t))
+					o.failLine = assertLine(t, failed)
+					o.Message = testexec.FormatFailure(fmt.Sprintf("[test %s] %s", s.label, t.Desc), fmt.Sprintf("%s:%d", t.File, o.failLine), checks, *res, b.timeout(t))
 				}
 				mu.Lock()
 				outcomes = append(outcomes, o)
@@ -126,7 +131,18 @@ func (b *builder) runTests(ctx context.Context, subjects []subject) ([]Outcome, 
 	})
 	if len(failures) > 0 {
 		sort.Strings(failures)
-		return outcomes, &TestFailures{Failed: len(failures), Total: len(outcomes), Messages: failures}
+		var err error = &TestFailures{Failed: len(failures), Total: len(outcomes), Messages: failures}
+		// Each failure's YAML, so buildctl and buildx show the failing assertion in its file.
+		for _, o := range outcomes {
+			if o.Result == "failed" && b.proj.Files[o.File] != nil {
+				line := int32(o.failLine)
+				err = errdefs.WithSource(err, &errdefs.Source{
+					Info:   &pb.SourceInfo{Filename: o.File, Data: b.proj.Files[o.File], Language: "YAML"},
+					Ranges: []*pb.Range{{Start: &pb.Position{Line: line}, End: &pb.Position{Line: line}}},
+				})
+			}
+		}
+		return outcomes, err
 	}
 	return outcomes, nil
 }
@@ -187,12 +203,12 @@ func (b *builder) timeout(t project.Test) time.Duration {
 	return b.opt.TestTimeout
 }
 
-func assertLocation(t project.Test, failed []testexec.AssertionOutcome) string {
-	line := t.Line
+// assertLine is the line a failure points at: the first failing assertion's, else the test's.
+func assertLine(t project.Test, failed []testexec.AssertionOutcome) int {
 	if len(failed) > 0 && failed[0].Index < len(t.AssertLines) {
-		line = t.AssertLines[failed[0].Index]
+		return t.AssertLines[failed[0].Index]
 	}
-	return fmt.Sprintf("%s:%d", t.File, line)
+	return t.Line
 }
 
 func (b *builder) runOne(ctx context.Context, r testexec.Runner, s subject, t project.Test) (*testexec.Result, error) {

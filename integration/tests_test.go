@@ -165,6 +165,8 @@ func TestTestsFail(t *testing.T) {
 		"assertion must evaluate to a boolean, got string",
 		"[test b] it should report a syntax error",
 		"SyntaxError",
+		// the YAML snippet buildctl and buildx print with the error
+		"tests/b.yaml:5\n--------------------\n   3 |       assert:\n   4 |         - status == 0\n   5 | >>>     - status == 1",
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error does not contain %q", want)
