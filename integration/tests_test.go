@@ -147,6 +147,7 @@ func TestTestsFail(t *testing.T) {
   command: ["true"]
   assert:
     - status ==
+    - nope.length > 0
 `,
 	})
 	p, err := e.build(t, dir, buildOpts{attrs: map[string]string{"target": "both"}})
@@ -165,6 +166,7 @@ func TestTestsFail(t *testing.T) {
 		"assertion must evaluate to a boolean, got string",
 		"[test b] it should report a syntax error",
 		"SyntaxError",
+		"ReferenceError: nope is not defined",
 		// the YAML snippet buildctl and buildx print with the error
 		"tests/b.yaml:5\n--------------------\n   3 |       assert:\n   4 |         - status == 0\n   5 | >>>     - status == 1",
 	} {
