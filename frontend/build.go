@@ -139,6 +139,8 @@ type builder struct {
 	opt  Options
 	sel  selection
 	in   llbgen.Input
+
+	names llbgen.Names // whose each op is, applied to every solve's vertex names
 }
 
 func (b *builder) build(ctx context.Context) (*dockerui.BuildResult, error) {
@@ -162,30 +164,14 @@ func (b *builder) build(ctx context.Context) (*dockerui.BuildResult, error) {
 		return nil, err
 	}
 
-	var names llbgen.Names
-	if err := names.Own(ctx, base.State, "base"); err != nil {
+	// BuildKit runs independent chunks in parallel within a solve; the names say whose each step is.
+	if err := b.names.Own(ctx, base.State, "base"); err != nil {
 		return nil, err
 	}
 	for i, ch := range b.sel.chunks {
-		if err := names.Own(ctx, chunks[i].State, "chunk "+ch.Name); err != nil {
+		if err := b.names.Own(ctx, chunks[i].State, "chunk "+ch.Name); err != nil {
 			return nil, err
 		}
-	}
-
-	// The base first, so a broken base is reported once rather than by every chunk; then every chunk
-	// on its own, in parallel, so a failure names its chunk.
-	if _, err := b.solve(ctx, base.State, &names); err != nil {
-		return nil, errors.Wrap(err, "base")
-	}
-	eg, ectx = errgroup.WithContext(ctx)
-	for i, ch := range b.sel.chunks {
-		eg.Go(func() error {
-			_, err := b.solve(ectx, chunks[i].State, &names)
-			return errors.Wrapf(err, "chunk %s", ch.Name)
-		})
-	}
-	if err := eg.Wait(); err != nil {
-		return nil, err
 	}
 
 	layers := make([]merge.Layer, len(chunks))
@@ -212,7 +198,7 @@ func (b *builder) build(ctx context.Context) (*dockerui.BuildResult, error) {
 		}
 	}
 
-	ref, err := b.solve(ctx, combined, &names)
+	ref, err := b.solve(ctx, combined)
 	if err != nil {
 		return nil, err
 	}
@@ -235,7 +221,7 @@ func (b *builder) report(ctx context.Context, chunks []*llbgen.Converted, combin
 	st := llb.Scratch().
 		File(llb.Mkfile("report.json", 0o644, append(dt, '\n')), llb.WithCustomName("[test report] report.json")).
 		File(llb.Mkfile("report.txt", 0o644, []byte(r.Text())), llb.WithCustomName("[test report] report.txt"))
-	ref, err := b.solve(ctx, st, &llbgen.Names{})
+	ref, err := b.solve(ctx, st)
 	if err != nil {
 		return nil, err
 	}
@@ -268,14 +254,14 @@ func (b *builder) subjects(chunks []*llbgen.Converted, combined llb.State, img *
 	return out
 }
 
-func (b *builder) solve(ctx context.Context, st llb.State, names *llbgen.Names) (gwclient.Reference, error) {
+func (b *builder) solve(ctx context.Context, st llb.State) (gwclient.Reference, error) {
 	def, err := st.Marshal(ctx, llb.WithCaps(b.c.BuildOpts().LLBCaps))
 	if err != nil {
 		return nil, err
 	}
 	pbDef := def.ToPB()
-	names.Apply(pbDef)
-	res, err := b.c.Solve(ctx, gwclient.SolveRequest{Definition: pbDef, CacheImports: b.bc.CacheImports, Evaluate: true})
+	b.names.Apply(pbDef)
+	res, err := b.c.Solve(ctx, gwclient.SolveRequest{Definition: pbDef, CacheImports: b.bc.CacheImports})
 	if err != nil {
 		return nil, err
 	}

@@ -233,15 +233,7 @@ func (b *builder) runOne(ctx context.Context, r testexec.Runner, s subject, t pr
 		}
 	}
 	out := testexec.Exec(s.state, env, workdir, r, spec, fmt.Sprintf("[test %s] %s", s.label, t.Desc))
-	def, err := out.Marshal(ctx, llb.WithCaps(b.c.BuildOpts().LLBCaps))
-	if err != nil {
-		return nil, err
-	}
-	res, err := b.c.Solve(ctx, gwclient.SolveRequest{Definition: def.ToPB(), CacheImports: b.bc.CacheImports})
-	if err != nil {
-		return nil, err
-	}
-	ref, err := res.SingleRef()
+	ref, err := b.solve(ctx, out)
 	if err != nil {
 		return nil, err
 	}

@@ -153,9 +153,11 @@ func (p *progress) failed() []string {
 }
 
 type buildOpts struct {
-	attrs    map[string]string
-	push     string // image ref to push to; "" = no export
-	localOut string // a directory to export the result's files to
+	attrs       map[string]string
+	cacheExport []client.CacheOptionsEntry
+	cacheImport []client.CacheOptionsEntry
+	push        string // image ref to push to; "" = no export
+	localOut    string // a directory to export the result's files to
 }
 
 // build runs the frontend in-process against the real buildkitd with dir as context and dockerfile.
@@ -184,7 +186,7 @@ func (e env) build(t *testing.T, dir string, o buildOpts) (*progress, error) {
 	for k, v := range o.attrs {
 		attrs[k] = v
 	}
-	opt := client.SolveOpt{LocalMounts: mounts, FrontendAttrs: attrs}
+	opt := client.SolveOpt{LocalMounts: mounts, FrontendAttrs: attrs, CacheExports: o.cacheExport, CacheImports: o.cacheImport}
 	if o.push != "" {
 		opt.Exports = []client.ExportEntry{{Type: client.ExporterImage, Attrs: map[string]string{"name": o.push, "push": "true"}}}
 	}
@@ -210,6 +212,21 @@ func (e env) build(t *testing.T, dir string, o buildOpts) (*progress, error) {
 	_, err = c.Build(ctx, opt, "dazzlekit", frontend.Build, ch)
 	<-done
 	return p, err
+}
+
+// prune empties the build cache of the test buildkitd.
+func (e env) prune(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	c, err := client.New(ctx, e.host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Prune(ctx, nil, client.PruneAll); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // mustBuild builds and pushes, failing the test on error.
