@@ -1,0 +1,193 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/moby/buildkit/client"
+)
+
+// Steps is what one run executed, counted from its progress stream.
+type Steps struct {
+	RunRan       int       `json:"runRan"`       // RUN steps executed
+	TestsRan     int       `json:"testsRan"`     // test exec ops executed
+	ExecCached   int       `json:"execCached"`   // RUN steps and tests answered from the cache
+	VertexRan    int       `json:"vertexRan"`    // every vertex executed (exports, diffs, merges included)
+	VertexCached int       `json:"vertexCached"` // every vertex answered from the cache
+	RanExec      []string  `json:"ranExec,omitempty"`
+	Slowest      []VtxTime `json:"slowest,omitempty"` // the longest vertices that ran
+	Note         string    `json:"note,omitempty"`
+}
+
+// VtxTime is one vertex's name and how long it ran.
+type VtxTime struct {
+	Name    string  `json:"name"`
+	Seconds float64 `json:"seconds"`
+}
+
+type vtx struct {
+	name      string
+	ran       bool
+	cached    bool
+	completed bool
+	dur       time.Duration
+}
+
+func isTest(name string) bool { return strings.Contains(name, "[test ") }
+func isRun(name string) bool  { return strings.Contains(name, "RUN ") }
+
+func summarize(vs []*vtx, note string) Steps {
+	s := Steps{Note: note}
+	var ran []VtxTime
+	for _, v := range vs {
+		if !v.completed && !v.cached {
+			continue
+		}
+		exec := isRun(v.name) || isTest(v.name)
+		switch {
+		case v.ran:
+			s.VertexRan++
+			ran = append(ran, VtxTime{Name: v.name, Seconds: round(v.dur.Seconds(), 2)})
+			if isTest(v.name) {
+				s.TestsRan++
+			} else if isRun(v.name) {
+				s.RunRan++
+			}
+			if exec {
+				s.RanExec = append(s.RanExec, v.name)
+			}
+		case v.cached:
+			s.VertexCached++
+			if exec {
+				s.ExecCached++
+			}
+		}
+	}
+	sort.Strings(s.RanExec)
+	sort.SliceStable(ran, func(i, j int) bool { return ran[i].Seconds > ran[j].Seconds })
+	if len(ran) > 8 {
+		ran = ran[:8]
+	}
+	s.Slowest = ran
+	return s
+}
+
+// parseRawJSON reads buildctl's --progress=rawjson stream (one client.SolveStatus per line). A
+// vertex can be reported by several of a frontend's sub-solves; it counts as run when any report
+// shows it executed, and as cached only when every report that completed it was a cache hit.
+func parseRawJSON(r io.Reader) Steps {
+	byDigest := map[string]*vtx{}
+	var order []*vtx
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	for sc.Scan() {
+		line := sc.Bytes()
+		if len(line) == 0 || line[0] != '{' {
+			continue
+		}
+		var st client.SolveStatus
+		if json.Unmarshal(line, &st) != nil {
+			continue
+		}
+		for _, v := range st.Vertexes {
+			d := v.Digest.String()
+			x := byDigest[d]
+			if x == nil {
+				x = &vtx{}
+				byDigest[d] = x
+				order = append(order, x)
+			}
+			if v.Name != "" {
+				x.name = v.Name
+			}
+			if v.Completed == nil {
+				continue
+			}
+			x.completed = true
+			if v.Cached {
+				x.cached = true
+				continue
+			}
+			if v.Started != nil {
+				x.ran = true
+				x.dur = v.Completed.Sub(*v.Started)
+			}
+		}
+	}
+	return summarize(order, "")
+}
+
+var (
+	ansiRE     = regexp.MustCompile(`\x1b\[[0-9;]*[A-Za-z]`)
+	plainRE    = regexp.MustCompile(`^#(\d+) (.*)$`)
+	plainDone  = regexp.MustCompile(`^DONE ([0-9.]+)s$`)
+	dazzleTest = regexp.MustCompile(`testing "`)
+)
+
+// parseDazzle reads dazzle's stderr: BuildKit's plain progress (dazzle hands each solve to
+// progressui.DisplaySolveStatus, which prints `#N name`, then `#N CACHED` or `#N DONE 1.2s`),
+// interleaved with its own log lines. Vertex numbers restart with every solve, and dazzle logs a line
+// before each solve, so a log line starts a new numbering. dazzle's tests are solves whose progress it
+// consumes without printing (pkg/test/buildkit), so they are counted from its `testing "<desc>"`
+// log line instead; each is an exec op with llb.IgnoreCache, i.e. always executed.
+func parseDazzle(r io.Reader) Steps {
+	var all []*vtx
+	block := map[int]*vtx{}
+	tests := 0
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	for sc.Scan() {
+		line := strings.TrimRight(ansiRE.ReplaceAllString(sc.Text(), ""), " \r")
+		m := plainRE.FindStringSubmatch(line)
+		if m == nil {
+			if strings.TrimSpace(line) != "" {
+				block = map[int]*vtx{}
+			}
+			if dazzleTest.MatchString(line) {
+				tests++
+			}
+			continue
+		}
+		n, _ := strconv.Atoi(m[1])
+		rest := m[2]
+		x := block[n]
+		if x == nil {
+			// The first line of a vertex number is its name.
+			x = &vtx{name: rest}
+			block[n] = x
+			all = append(all, x)
+			continue
+		}
+		switch {
+		case rest == "CACHED":
+			x.cached, x.completed = true, true
+		case plainDone.MatchString(rest):
+			sec, _ := strconv.ParseFloat(plainDone.FindStringSubmatch(rest)[1], 64)
+			x.ran, x.completed = true, true
+			x.dur = time.Duration(sec * float64(time.Second))
+		case strings.HasPrefix(rest, "ERROR"):
+			x.ran, x.completed = true, true
+		}
+	}
+	s := summarize(all, "tests counted from dazzle's `testing` log lines: their solves print no progress")
+	s.TestsRan += tests
+	s.VertexRan += tests
+	for i := 0; i < tests; i++ {
+		s.RanExec = append(s.RanExec, "[dazzle test]")
+	}
+	return s
+}
+
+func round(f float64, digits int) float64 {
+	p := 1.0
+	for i := 0; i < digits; i++ {
+		p *= 10
+	}
+	return float64(int64(f*p+0.5)) / p
+}
