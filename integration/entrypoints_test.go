@@ -28,6 +28,18 @@ func TestEntryPoints(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	t.Run("docker buildx build --call targets", func(t *testing.T) {
+		out, err := run(t, dir, "docker", "buildx", "build", "--call", "targets", "-f", filepath.Join(dir, "dazzle.yaml"), dir)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		for _, want := range []string{"full          combination: cleanup, hello, lang:2, tool", "chunk:lang:1  the base plus chunk lang:1"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("targets do not list %q:\n%s", want, out)
+			}
+		}
+	})
+
 	for _, tc := range []struct {
 		name string
 		cmd  func(ref string) []string

@@ -53,6 +53,11 @@ func passingTestsProject(t *testing.T) string {
   command: ["sh", "-c", "tail -n +3 /proc/net/dev | wc -l"]
   assert:
     - stdout.trim() == "1"
+- desc: "it should have the network when it asks"
+  network: true
+  command: ["sh", "-c", "tail -n +3 /proc/net/dev | wc -l"]
+  assert:
+    - stdout.trim() != "1"
 - desc: "it should be skipped"
   skip: true
   command: ["false"]
@@ -101,9 +106,9 @@ func TestTestReport(t *testing.T) {
 	if err := json.Unmarshal(dt, &r); err != nil {
 		t.Fatal(err)
 	}
-	// a: 7 run + 1 skipped; b: 1 pass + 1 fail; each against its chunk and the combination.
-	if r.Passed != 16 || r.Failed != 2 || r.Skipped != 2 {
-		t.Errorf("passed %d failed %d skipped %d, want 16/2/2:\n%s", r.Passed, r.Failed, r.Skipped, dt)
+	// a: 8 run + 1 skipped; b: 1 pass + 1 fail; each against its chunk and the combination.
+	if r.Passed != 18 || r.Failed != 2 || r.Skipped != 2 {
+		t.Errorf("passed %d failed %d skipped %d, want 18/2/2:\n%s", r.Passed, r.Failed, r.Skipped, dt)
 	}
 	txt, _ := os.ReadFile(filepath.Join(out, "report.txt"))
 	if !strings.Contains(string(txt), "failed  [test b] it should fail (tests/b.yaml:4)") {
