@@ -39,6 +39,7 @@ func (n *Names) Own(ctx context.Context, st llb.State, label string) error {
 
 // Apply renames the owned ops of def in place.
 func (n *Names) Apply(def *pb.Definition) {
+	var ops map[string][]byte // by digest, built once and only if some owned op is unnamed
 	for d, md := range def.Metadata {
 		label, ok := n.owner[digest.Digest(d)]
 		if !ok || md == nil {
@@ -46,7 +47,15 @@ func (n *Names) Apply(def *pb.Definition) {
 		}
 		name := md.Description[customNameKey]
 		if name == "" {
-			name = describe(def.Def, d)
+			if ops == nil {
+				ops = make(map[string][]byte, len(def.Def))
+				for _, dt := range def.Def {
+					ops[digest.FromBytes(dt).String()] = dt
+				}
+			}
+			if name = describe(ops[d]); name == "" {
+				continue // the definition's terminal op: never shown
+			}
 		}
 		if md.Description == nil {
 			md.Description = map[string]string{}
@@ -71,29 +80,23 @@ func Prefix(label, name string) string {
 
 // describe names an op that its author left unnamed (dockerui's copy of a chunk's folder out of the
 // build context is one), so that it too shows whose it is.
-func describe(ops [][]byte, d string) string {
-	for _, dt := range ops {
-		if digest.FromBytes(dt).String() != d {
-			continue
-		}
-		var op pb.Op
-		if err := op.UnmarshalVT(dt); err != nil {
-			return "op"
-		}
-		if f := op.GetFile(); f != nil && len(f.Actions) == 1 {
-			if cp := f.Actions[0].GetCopy(); cp != nil {
-				return "copy " + cp.Src + " " + cp.Dest
-			}
-		}
-		switch {
-		case op.GetExec() != nil:
-			return "exec"
-		case op.GetFile() != nil:
-			return "file operation"
-		case op.GetSource() != nil:
-			return op.GetSource().Identifier
-		}
-		return "op"
+func describe(dt []byte) string {
+	var op pb.Op
+	if dt == nil || op.UnmarshalVT(dt) != nil {
+		return ""
 	}
-	return "op"
+	if f := op.GetFile(); f != nil && len(f.Actions) == 1 {
+		if cp := f.Actions[0].GetCopy(); cp != nil {
+			return "copy " + cp.Src + " " + cp.Dest
+		}
+	}
+	switch {
+	case op.GetExec() != nil:
+		return "exec"
+	case op.GetFile() != nil:
+		return "file operation"
+	case op.GetSource() != nil:
+		return op.GetSource().Identifier
+	}
+	return ""
 }

@@ -1,6 +1,13 @@
 package llbgen
 
-import "testing"
+import (
+	"context"
+	"slices"
+	"sort"
+	"testing"
+
+	"github.com/moby/buildkit/client/llb"
+)
 
 func TestPrefix(t *testing.T) {
 	for _, tc := range []struct{ label, in, want string }{
@@ -13,5 +20,32 @@ func TestPrefix(t *testing.T) {
 		if got := Prefix(tc.label, tc.in); got != tc.want {
 			t.Errorf("Prefix(%q, %q) = %q, want %q", tc.label, tc.in, got, tc.want)
 		}
+	}
+}
+
+func TestApplyNamesUnnamedOps(t *testing.T) {
+	ctx := context.Background()
+	src := llb.Image("localhost:5000/x", llb.WithCustomName("[1/2] FROM x"))
+	st := llb.Scratch().File(llb.Copy(src, "/chunks/a", "/"))
+	var n Names
+	if err := n.Own(ctx, st, "chunk a"); err != nil {
+		t.Fatal(err)
+	}
+	def, err := st.Marshal(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pbDef := def.ToPB()
+	n.Apply(pbDef)
+	var got []string
+	for _, md := range pbDef.Metadata {
+		if name := md.Description[customNameKey]; name != "" {
+			got = append(got, name)
+		}
+	}
+	sort.Strings(got)
+	want := []string{"[chunk a 1/2] FROM x", "[chunk a] copy /chunks/a /"}
+	if !slices.Equal(got, want) {
+		t.Errorf("names %q, want %q", got, want)
 	}
 }
