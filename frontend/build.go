@@ -10,6 +10,7 @@ import (
 	"maps"
 	"strings"
 
+	"github.com/dazzlekit/dazzlekit/internal/diag"
 	"github.com/dazzlekit/dazzlekit/llbgen"
 	"github.com/dazzlekit/dazzlekit/merge"
 	"github.com/dazzlekit/dazzlekit/project"
@@ -43,6 +44,7 @@ func build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	warn := warner(ctx, src)
 	files, err := readProjectFiles(ctx, c, bc)
 	if err != nil {
 		return nil, err
@@ -77,7 +79,7 @@ func build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 		return nil, err
 	}
 	rb, err := bc.Build(ctx, func(ctx context.Context, platform *ocispecs.Platform, _ int) (*dockerui.BuildResult, error) {
-		b := &builder{c: c, bc: bc, proj: proj, opt: opt, sel: sel, in: llbgen.Input{
+		b := &builder{c: c, bc: bc, proj: proj, opt: opt, sel: sel, warn: warn, in: llbgen.Input{
 			Client:    c,
 			Opts:      c.BuildOpts().Opts,
 			Context:   *mainCtx,
@@ -139,6 +141,7 @@ type builder struct {
 	opt  Options
 	sel  selection
 	in   llbgen.Input
+	warn diag.Sink // problems worth telling that do not stop the build
 
 	names llbgen.Names // whose each op is, applied to every solve's vertex names
 }

@@ -19,7 +19,8 @@ bash hack/stack-up.sh
 [ "$fresh" = 1 ] && trap 'bash hack/stack-down.sh' EXIT
 . "$STACK_DIR/env"
 
-export DAZZLEKIT_FRONTEND_IMAGE="$DAZZLEKIT_REGISTRY/dazzlekit/frontend:test"
+# A tag of its own per checkout (DAZZLEKIT_FRONTEND_IMAGE), so two checkouts sharing a stack do not race.
+export DAZZLEKIT_FRONTEND_IMAGE="${DAZZLEKIT_FRONTEND_IMAGE:-$DAZZLEKIT_REGISTRY/dazzlekit/frontend:test}"
 IMAGE="$DAZZLEKIT_FRONTEND_IMAGE" bash hack/image.sh
 # In-process builds have no frontend image to mount as the test runner: give them a static build.
 export DAZZLEKIT_RUNNER_DIR="$STACK_DIR/runner"
