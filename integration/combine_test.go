@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dazzlekit/dazzlekit/merge"
 )
 
 func envMap(envs []string) map[string]string {
@@ -39,7 +41,7 @@ func TestCombineExampleFull(t *testing.T) {
 	// dazzle's order: the base, then the chunks sorted by name.
 	var order []string
 	for _, h := range img.Config.History {
-		if o, ok := strings.CutPrefix(h.Comment, "dazzlekit: chunk "); ok && !h.EmptyLayer && (len(order) == 0 || order[len(order)-1] != o) {
+		if o, ok := merge.ChunkFromHistoryComment(h.Comment); ok && !h.EmptyLayer && (len(order) == 0 || order[len(order)-1] != o) {
 			order = append(order, o)
 		}
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/dazzlekit/dazzlekit/frontend"
 	"github.com/dazzlekit/dazzlekit/internal/registry"
+	"github.com/dazzlekit/dazzlekit/merge"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/solver/errdefs"
 	"github.com/tonistiigi/fsutil"
@@ -281,7 +282,7 @@ func run(t *testing.T, dir string, name string, args ...string) (string, error) 
 }
 
 // layersByOwner groups an image's layer digests by the chunk that made them, using the history
-// comments dazzlekit writes on chunk entries ("dazzlekit: chunk node"); the rest is the base.
+// comments dazzlekit writes on chunk entries (merge.HistoryComment); the rest is the base.
 func layersByOwner(t *testing.T, img *registry.Image) map[string][]string {
 	t.Helper()
 	out := map[string][]string{}
@@ -293,9 +294,9 @@ func layersByOwner(t *testing.T, img *registry.Image) map[string][]string {
 		if i >= len(img.Manifest.Layers) {
 			t.Fatalf("%s: more non-empty history entries than layers", img.Ref)
 		}
-		owner := "base"
-		if strings.HasPrefix(h.Comment, "dazzlekit: chunk ") {
-			owner = strings.TrimPrefix(h.Comment, "dazzlekit: chunk ")
+		owner, ok := merge.ChunkFromHistoryComment(h.Comment)
+		if !ok {
+			owner = "base"
 		}
 		out[owner] = append(out[owner], img.Manifest.Layers[i].Digest.String())
 		i++

@@ -320,7 +320,21 @@ func cloneHistory(dst, src []ocispec.History) []ocispec.History {
 	return dst
 }
 
+// historyCommentPrefix starts the comment of every history entry a chunk's own step made.
+const historyCommentPrefix = "dazzlekit: chunk "
+
 // HistoryComment marks the history entries of a chunk's own steps in a combined image.
+// ChunkFromHistoryComment reads it back.
 func HistoryComment(chunk string) string {
-	return "dazzlekit: chunk " + chunk
+	return historyCommentPrefix + chunk
+}
+
+// ChunkFromHistoryComment returns the chunk a history entry's comment names, and false for an
+// entry no chunk made (the base's).
+func ChunkFromHistoryComment(comment string) (string, bool) {
+	chunk, ok := strings.CutPrefix(comment, historyCommentPrefix)
+	if !ok || chunk == "" {
+		return "", false
+	}
+	return chunk, true
 }

@@ -508,3 +508,23 @@ func TestEnvDeterministic(t *testing.T) {
 		}
 	}
 }
+
+func TestHistoryCommentRoundTrip(t *testing.T) {
+	for _, tc := range []struct {
+		comment string
+		chunk   string
+		ok      bool
+	}{
+		{HistoryComment("node"), "node", true},
+		{HistoryComment("lang-java:17"), "lang-java:17", true},
+		{"buildkit.dockerfile.v0", "", false},
+		{"", "", false},
+		{"dazzlekit: chunk ", "", false},
+		{"dazzlekit: chunks node", "", false},
+	} {
+		chunk, ok := ChunkFromHistoryComment(tc.comment)
+		if chunk != tc.chunk || ok != tc.ok {
+			t.Errorf("ChunkFromHistoryComment(%q) = %q, %v; want %q, %v", tc.comment, chunk, ok, tc.chunk, tc.ok)
+		}
+	}
+}

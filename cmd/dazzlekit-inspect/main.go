@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/dazzlekit/dazzlekit/internal/registry"
+	"github.com/dazzlekit/dazzlekit/merge"
 )
 
 func main() {
@@ -28,7 +29,7 @@ func main() {
 		if h.EmptyLayer {
 			continue
 		}
-		owner, ok := strings.CutPrefix(h.Comment, "dazzlekit: chunk ")
+		owner, ok := merge.ChunkFromHistoryComment(h.Comment)
 		if !ok {
 			owner = "base"
 		}
