@@ -44,7 +44,8 @@ func build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	warn := warner(ctx, src)
+	// Once: each platform converts every Dockerfile again, and their lint warnings would repeat.
+	warn := diag.Once(warner(ctx, src))
 	files, err := readProjectFiles(ctx, c, bc)
 	if err != nil {
 		return nil, err
@@ -78,13 +79,17 @@ func build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	meta := llbgen.NewMetaCache(c) // one per build: chunks and platforms share image lookups
 	rb, err := bc.Build(ctx, func(ctx context.Context, platform *ocispecs.Platform, _ int) (*dockerui.BuildResult, error) {
 		b := &builder{c: c, bc: bc, proj: proj, opt: opt, sel: sel, warn: warn, in: llbgen.Input{
 			Client:    c,
 			Opts:      c.BuildOpts().Opts,
 			Context:   *mainCtx,
+			Files:     files,
 			BuildArgs: opt.BuildArgs,
 			Platform:  platform,
+			Meta:      meta,
+			Warn:      warn,
 		}}
 		return b.build(ctx)
 	})

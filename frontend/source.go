@@ -18,8 +18,8 @@ import (
 // projectFiles are the files of the build context that describe the project. Loading the project
 // transfers only these, not the chunks' build contexts.
 var projectFiles = []string{
-	"base/Dockerfile*", "base/*.Dockerfile", "base/*.dockerfile", "base/chunk.yaml", "base/chunk.yml",
-	"chunks/*/Dockerfile*", "chunks/*/*.Dockerfile", "chunks/*/*.dockerfile", "chunks/*/chunk.yaml", "chunks/*/chunk.yml",
+	"base/Dockerfile*", "base/*.Dockerfile", "base/*.dockerfile", "base/chunk.yaml", "base/chunk.yml", "base/*.dockerignore",
+	"chunks/*/Dockerfile*", "chunks/*/*.Dockerfile", "chunks/*/*.dockerfile", "chunks/*/chunk.yaml", "chunks/*/chunk.yml", "chunks/*/*.dockerignore",
 	"tests/*.yaml", "tests/*.yml",
 }
 
@@ -92,7 +92,7 @@ func readVariantDockerfiles(ctx context.Context, c gwclient.Client, bc *dockerui
 			}
 			full := path.Join(path.Dir(p), v.Dockerfile)
 			if _, ok := files[full]; !ok && strings.HasPrefix(full, path.Dir(p)+"/") {
-				missing = append(missing, full)
+				missing = append(missing, full, full+".dockerignore")
 			}
 		}
 	}

@@ -4,13 +4,18 @@
 package llbgen
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io/fs"
 	"maps"
+	"path"
 	"strings"
 
+	"github.com/dazzlekit/dazzlekit/internal/diag"
 	"github.com/dazzlekit/dazzlekit/project"
 	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/client/llb/sourceresolver"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
 	"github.com/moby/buildkit/frontend/dockerfile/dockerfile2llb"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
@@ -19,6 +24,8 @@ import (
 	"github.com/moby/buildkit/solver/errdefs"
 	"github.com/moby/buildkit/solver/pb"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	"github.com/moby/patternmatcher/ignorefile"
+	digest "github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/pkg/errors"
 )
@@ -31,8 +38,11 @@ type Input struct {
 	Client    gwclient.Client   // the frontend's gateway client
 	Opts      map[string]string // the frontend's options, forwarded to each conversion (named contexts, platform, no-cache, ...)
 	Context   llb.State         // the whole build context
+	Files     fs.FS             // project files read from the context, where each folder's .dockerignore is looked up; nil: none
 	BuildArgs map[string]string // the user's build args, for the base and every chunk
 	Platform  *ocispecs.Platform
+	Meta      *MetaCache // image metadata lookups shared by every conversion of the build; nil: each asks Client
+	Warn      diag.Sink  // receives the Dockerfiles' lint warnings; nil: they are dropped
 }
 
 // Converted is a converted Dockerfile: its final state and image config.
@@ -46,15 +56,21 @@ func Base(ctx context.Context, in Input, base project.Chunk) (*Converted, error)
 	return convert(ctx, in, base, nil)
 }
 
-// Chunk converts one chunk's Dockerfile with its folder as context and `base` bound to the base state.
+// Chunk converts one chunk's Dockerfile with its folder as context and `base` bound to the base
+// state. A chunk whose final stage does not build on the base is refused.
 func Chunk(ctx context.Context, in Input, base *Converted, chunk project.Chunk) (*Converted, error) {
 	return convert(ctx, in, chunk, base)
 }
 
 func convert(ctx context.Context, in Input, ch project.Chunk, base *Converted) (*Converted, error) {
+	chunkCtx, err := folderContext(in, ch)
+	if err != nil {
+		return nil, err
+	}
+	// The chunk sees the build's own options and inputs (named contexts such as bake's
+	// `target:` contexts arrive as inputs), plus its folder as the context and the base.
 	opts := forwardedOpts(in.Opts)
-	opts["contextsubdir"] = ch.Dir
-	inputs := map[string]llb.State{dockerui.DefaultLocalNameContext: in.Context}
+	inputs := map[string]llb.State{dockerui.DefaultLocalNameContext: chunkCtx}
 
 	args := maps.Clone(in.BuildArgs)
 	if args == nil {
@@ -77,7 +93,11 @@ func convert(ctx context.Context, in Input, ch project.Chunk, base *Converted) (
 		inputs[BaseName] = base.State
 	}
 
-	bc, err := dockerui.NewClient(&scopedClient{Client: in.Client, opts: opts, inputs: inputs})
+	var meta MetaResolver = in.Client
+	if in.Meta != nil {
+		meta = in.Meta
+	}
+	bc, err := dockerui.NewClient(&chunkClient{Client: in.Client, opts: opts, inputs: inputs, meta: meta})
 	if err != nil {
 		return nil, errors.Wrapf(err, "%s", ch.Dockerfile)
 	}
@@ -85,19 +105,64 @@ func convert(ctx context.Context, in Input, ch project.Chunk, base *Converted) (
 	cfg.BuildArgs = args
 	cfg.Target = ""
 
+	warnSyntax(in, ch)
+	// The source map's state is the one its file name is relative to: the whole context.
 	ctxState := in.Context
 	sm := llb.NewSourceMap(&ctxState, ch.Dockerfile, "Dockerfile", ch.DockerfileData)
 	res, err := dockerfile2llb.Dockerfile2LLB(ctx, ch.DockerfileData, dockerfile2llb.ConvertOpt{
 		Config:         cfg,
 		Client:         bc,
 		SourceMap:      sm,
-		MetaResolver:   in.Client,
+		MetaResolver:   meta,
 		TargetPlatform: in.Platform,
+		Warn:           lintWarner(in, ch, base != nil),
 	})
 	if err != nil {
 		return nil, withDockerfileSource(errors.Wrapf(err, "%s", ch.Dockerfile), sm, err)
 	}
+	// Checked only after converting, so a Dockerfile that does not parse reports that first.
+	if base != nil {
+		if err := buildsOnBase(ch, args, in.Platform); err != nil {
+			return nil, withDockerfileSource(err, sm, err)
+		}
+	}
 	return &Converted{State: res.State, Image: res.Image}, nil
+}
+
+// folderContext is the chunk's folder as the build context, as dazzle built it: its
+// `<Dockerfile>.dockerignore`, or else its `.dockerignore`, applies (the file dockerui would read
+// had the folder been the whole context). It is the same whether the build context arrived
+// as a local or as an input: dockerui applies no ignore file to a context handed over as an input.
+func folderContext(in Input, ch project.Chunk) (llb.State, error) {
+	patterns, err := ignorePatterns(in.Files, ch)
+	if err != nil {
+		return llb.State{}, err
+	}
+	return llb.Scratch().File(llb.Copy(in.Context, ch.Dir, "/", &llb.CopyInfo{
+		CopyDirContentsOnly: true,
+		ExcludePatterns:     patterns,
+	})), nil
+}
+
+func ignorePatterns(files fs.FS, ch project.Chunk) ([]string, error) {
+	if files == nil {
+		return nil, nil
+	}
+	for _, name := range []string{ch.Dockerfile + ".dockerignore", path.Join(ch.Dir, dockerui.DefaultDockerignoreName)} {
+		dt, err := fs.ReadFile(files, name)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, errors.Wrapf(err, "reading %s", name)
+		}
+		patterns, err := ignorefile.ReadAll(bytes.NewReader(dt))
+		if err != nil {
+			return nil, errors.Wrapf(err, "%s", name)
+		}
+		return patterns, nil
+	}
+	return nil, nil
 }
 
 // forwardedOpts keeps the options that mean the same for a chunk as for the whole build and drops
@@ -135,19 +200,39 @@ func withDockerfileSource(err error, sm *llb.SourceMap, orig error) error {
 	return err
 }
 
-// scopedClient is the gateway client as one Dockerfile conversion sees it: its own options and inputs.
-type scopedClient struct {
+// chunkClient is the gateway client as one Dockerfile conversion sees it: the build's client
+// with the conversion's own options, its inputs added to the build's, and metadata lookups
+// shared across conversions.
+type chunkClient struct {
 	gwclient.Client
 	opts   map[string]string
 	inputs map[string]llb.State
+	meta   MetaResolver
 }
 
-func (c *scopedClient) BuildOpts() gwclient.BuildOpts {
+func (c *chunkClient) BuildOpts() gwclient.BuildOpts {
 	bo := c.Client.BuildOpts()
 	bo.Opts = c.opts
 	return bo
 }
 
-func (c *scopedClient) Inputs(context.Context) (map[string]llb.State, error) {
-	return c.inputs, nil
+func (c *chunkClient) Inputs(ctx context.Context) (map[string]llb.State, error) {
+	real, err := c.Client.Inputs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := maps.Clone(real)
+	if out == nil {
+		out = map[string]llb.State{}
+	}
+	maps.Copy(out, c.inputs)
+	return out, nil
+}
+
+func (c *chunkClient) ResolveImageConfig(ctx context.Context, ref string, opt sourceresolver.Opt) (string, digest.Digest, []byte, error) {
+	return c.meta.ResolveImageConfig(ctx, ref, opt)
+}
+
+func (c *chunkClient) ResolveSourceMetadata(ctx context.Context, op *pb.SourceOp, opt sourceresolver.Opt) (*sourceresolver.MetaResponse, error) {
+	return c.meta.ResolveSourceMetadata(ctx, op, opt)
 }
