@@ -86,7 +86,7 @@ const scratchBase = "FROM scratch\nCOPY . /base-ctx\n"
 func TestChunkDockerignore(t *testing.T) {
 	e := needFrontend(t)
 	dir := writeFiles(t, map[string]string{
-		"dazzle.yaml":            "",
+		"dazzle.yaml":            "# syntax=" + e.frontend + "\n",
 		"base/Dockerfile":        scratchBase,
 		"base/.dockerignore":     "not-in-base\n",
 		"base/not-in-base":       "x",
@@ -117,6 +117,14 @@ func TestChunkDockerignore(t *testing.T) {
 	}{
 		{"context as a local (buildctl gateway.v0)", func(ref string) error {
 			if out, err := e.buildctlGateway(t, dir, ref, "build-arg:DAZZLE_NO_TEST=1"); err != nil {
+				return fmt.Errorf("%v\n%s", err, out)
+			}
+			return nil
+		}},
+		{"docker buildx build -f dazzle.yaml (through # syntax=)", func(ref string) error {
+			out, err := run(t, dir, "docker", "buildx", "build", "--progress=plain", "-f", "dazzle.yaml",
+				"--build-arg", "DAZZLE_NO_TEST=1", "--provenance=false", "--output", "type=image,name="+ref+",push=true", ".")
+			if err != nil {
 				return fmt.Errorf("%v\n%s", err, out)
 			}
 			return nil
