@@ -217,3 +217,27 @@ func TestChunkContextIgnoreFile(t *testing.T) {
 		})
 	}
 }
+
+// A build whose context is a git repository (buildx's `docker buildx build <git URL>`, the URL in
+// the option `context`) still gives each chunk its folder, not the whole repository.
+func TestChunkContextFromGitBuild(t *testing.T) {
+	in, c, _ := newInput(nil)
+	c.opts["context"] = "https://github.com/example/project.git#main"
+	conv, err := convertChunk(t, in, chunk("a", "ARG base\nFROM ${base}\nCOPY . /src\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := conv.State.Marshal(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dt := range def.Def {
+		var op pb.Op
+		if err := op.UnmarshalVT(dt); err != nil {
+			t.Fatal(err)
+		}
+		if src := op.GetSource(); src != nil && strings.HasPrefix(src.Identifier, "git://") {
+			t.Errorf("the chunk reads the git repository %s instead of its folder", src.Identifier)
+		}
+	}
+}

@@ -166,12 +166,14 @@ func ignorePatterns(files fs.FS, ch project.Chunk) ([]string, error) {
 }
 
 // forwardedOpts keeps the options that mean the same for a chunk as for the whole build and drops
-// the ones that name the dazzle project itself (filename, target) or its transport.
+// the ones that name the dazzle project itself (filename, target), its build context (a git or
+// HTTP URL in `context` would take the place of the chunk's folder) or its transport.
 func forwardedOpts(in map[string]string) map[string]string {
 	out := map[string]string{}
 	for k, v := range in {
 		switch {
 		case k == "filename", k == "target", k == "cmdline", k == "source", k == "requestid",
+			k == dockerui.DefaultLocalNameContext, k == dockerui.DefaultLocalNameDockerfile,
 			k == "dockerfilekey", k == "contextkey", k == "contextsubdir", k == "frontend.caps":
 		case strings.HasPrefix(k, "build-arg:"), strings.HasPrefix(k, "label:"):
 			// build args arrive through ConvertOpt.Config; labels belong on the combined image only
