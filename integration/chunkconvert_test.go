@@ -81,6 +81,32 @@ func (e env) forwardAsInputs(t *testing.T, dir string, opts map[string]string, p
 	return err
 }
 
+// buildctlRaw builds dir like buildctlGateway and returns the raw progress stream.
+func (e env) buildctlRaw(t *testing.T, dir string, opts ...string) []*client.SolveStatus {
+	t.Helper()
+	args := []string{"build", "--progress=rawjson", "--frontend", "gateway.v0", "--opt", "source=" + e.frontend,
+		"--local", "context=" + dir, "--local", "dockerfile=" + dir, "--opt", "filename=dazzle.yaml"}
+	for _, o := range opts {
+		args = append(args, "--opt", o)
+	}
+	cmd := exec.Command("buildctl", args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	var out []*client.SolveStatus
+	dec := json.NewDecoder(&stderr)
+	for dec.More() {
+		var st client.SolveStatus
+		if err := dec.Decode(&st); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, &st)
+	}
+	return out
+}
+
 const scratchBase = "FROM scratch\nCOPY . /base-ctx\n"
 
 // A chunk folder's `.dockerignore` applies to its context, and a `<Dockerfile>.dockerignore`
@@ -237,22 +263,8 @@ func TestDockerfileWarnings(t *testing.T) {
 	})
 
 	t.Run("buildctl", func(t *testing.T) {
-		args := []string{"build", "--progress=rawjson", "--frontend", "gateway.v0", "--opt", "source=" + e.frontend,
-			"--local", "context=" + dir, "--local", "dockerfile=" + dir, "--opt", "filename=dazzle.yaml",
-			"--opt", "build-arg:DAZZLE_NO_TEST=1", "--opt", "platform=linux/amd64,linux/arm64"}
-		cmd := exec.Command("buildctl", args...)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Run(); err != nil {
-			t.Fatalf("%v\n%s", err, stderr.String())
-		}
 		var got []*client.VertexWarning
-		dec := json.NewDecoder(&stderr)
-		for dec.More() {
-			var st client.SolveStatus
-			if err := dec.Decode(&st); err != nil {
-				t.Fatal(err)
-			}
+		for _, st := range e.buildctlRaw(t, dir, "build-arg:DAZZLE_NO_TEST=1", "platform=linux/amd64,linux/arm64") {
 			got = append(got, st.Warnings...)
 		}
 		if len(got) != len(wants) {
@@ -326,5 +338,27 @@ func TestChunkNotOnBase(t *testing.T) {
 				t.Errorf("the final-stage check came before the parse error:\n%s", out)
 			}
 		})
+	}
+}
+
+// The base and chunks that start stages from the same image look its metadata up once per build.
+func TestImageLookupsShared(t *testing.T) {
+	e := needFrontend(t)
+	img := e.registry + "/dazzlekit/busybox:latest"
+	files := map[string]string{"dazzle.yaml": "", "base/Dockerfile": "FROM " + img + "\n"}
+	for i := range 5 {
+		files[fmt.Sprintf("chunks/c%d/Dockerfile", i)] = fmt.Sprintf("ARG base\nFROM %s AS tools\nRUN echo %d > /t\nFROM ${base}\nCOPY --from=tools /t /t%d\n", img, i, i)
+	}
+	// Every lookup shows as the same vertex (its digest comes from the ref), started anew.
+	starts := map[time.Time]bool{}
+	for _, st := range e.buildctlRaw(t, writeFiles(t, files), "build-arg:DAZZLE_NO_TEST=1") {
+		for _, v := range st.Vertexes {
+			if strings.Contains(v.Name, "load metadata for "+img) && v.Started != nil {
+				starts[*v.Started] = true
+			}
+		}
+	}
+	if len(starts) != 1 {
+		t.Errorf("%s looked up %d times, want once", img, len(starts))
 	}
 }
