@@ -52,8 +52,8 @@ cleanup() {
   if [ "$fresh" = 1 ]; then
     bk=$(cat "$STACK_DIR/buildkitd.pid" 2>/dev/null || true)
     bash hack/stack-down.sh
-    # `buildctl prune` leaves exported layers in the content store (the stack runs buildkitd with gc
-    # off), a few GB per run: drop the daemon's state once it has exited.
+    # `buildctl prune` leaves exported layers in the content store (GC bounds it only at 20GB), a few
+    # GB per run: drop the daemon's state once it has exited.
     for _ in $(seq 50); do [ -n "$bk" ] && kill -0 "$bk" 2>/dev/null && sleep 0.2 || break; done
     if ! grep -q " $STACK_DIR/buildkitd" /proc/mounts; then rm -rf "$STACK_DIR/buildkitd"; fi
     # The generated images are random data: drop them, and their blobs, from the registry we started.
