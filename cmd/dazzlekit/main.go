@@ -17,8 +17,13 @@ import (
 var Version = "dev"
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "run-test" {
-		os.Exit(runTest(os.Args[2:]))
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "run-test":
+			os.Exit(runTest(os.Args[2:]))
+		case "bake":
+			os.Exit(bake(os.Args[2:], os.Stdout, os.Stderr))
+		}
 	}
 	version := flag.Bool("version", false, "print the version and exit")
 	flag.Parse()
