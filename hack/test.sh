@@ -12,6 +12,9 @@ go vet ./...
 STATICCHECK=$DAZZLEKIT_CACHE/staticcheck-$STATICCHECK_VERSION/staticcheck
 [ -x "$STATICCHECK" ] || GOBIN=$(dirname "$STATICCHECK") go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
 "$STATICCHECK" ./...
+ACTIONLINT=$DAZZLEKIT_CACHE/actionlint-$ACTIONLINT_VERSION/actionlint
+[ -x "$ACTIONLINT" ] || GOBIN=$(dirname "$ACTIONLINT") go install "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION"
+"$ACTIONLINT" examples/github-actions.yml
 
 fresh=0
 [ -f "$STACK_DIR/pids" ] || fresh=1

@@ -23,6 +23,8 @@ func main() {
 			os.Exit(runTest(os.Args[2:]))
 		case "bake":
 			os.Exit(bake(os.Args[2:], os.Stdout, os.Stderr))
+		case "project":
+			os.Exit(projectCmd(os.Args[2:], os.Stdout, os.Stderr))
 		}
 	}
 	version := flag.Bool("version", false, "print the version and exit")
