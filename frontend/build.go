@@ -36,6 +36,9 @@ func build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if res, ok, err := schemaSubrequest(c.BuildOpts().Opts["requestid"]); ok {
+		return res, err
+	}
 	opt, err := ParseOptions(bc.Config)
 	if err != nil {
 		return nil, err
