@@ -19,6 +19,7 @@ import (
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/moby/buildkit/frontend/subrequests/targets"
 	"github.com/moby/buildkit/solver/pb"
+	"github.com/moby/buildkit/util/apicaps"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/pkg/errors"
@@ -69,12 +70,17 @@ func build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	copyStack, why := opt.DisableDiffMerge, "build-arg "+argDisableDiffMerge+" is set"
 	caps := c.BuildOpts().LLBCaps
-	if err := caps.Supports(pb.CapMergeOp); err != nil {
-		return nil, errors.New("this BuildKit cannot merge layers (MergeOp is disabled, as with Docker's classic image store): use a BuildKit with the containerd or OCI worker, e.g. `docker buildx create --driver docker-container`")
+	for _, cp := range []apicaps.CapID{pb.CapMergeOp, pb.CapDiffOp} {
+		if err := caps.Supports(cp); err != nil && !copyStack {
+			copyStack, why = true, err.Error()
+		}
 	}
-	if err := caps.Supports(pb.CapDiffOp); err != nil {
-		return nil, errors.New("this BuildKit cannot diff layers (DiffOp is disabled): use a BuildKit with the containerd or OCI worker")
+	if copyStack {
+		warn(diag.Warning{Rule: "NoDiffMerge", Msg: "composing without DiffOp/MergeOp (" + why + "): each chunk's own changes are copied onto the chunks before it; " +
+			"the image is the same, but chunks share no layers, so changing one chunk rebuilds the layers of every later one. " +
+			"Docker's classic image store has no MergeOp: turn on the containerd image store, or use `docker buildx create --driver docker-container`"})
 	}
 
 	mainCtx, err := bc.MainContext(ctx)
@@ -82,7 +88,7 @@ func build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 		return nil, err
 	}
 	rb, err := bc.Build(ctx, func(ctx context.Context, platform *ocispecs.Platform, _ int) (*dockerui.BuildResult, error) {
-		b := &builder{c: c, bc: bc, proj: proj, opt: opt, sel: sel, warn: warn, in: llbgen.Input{
+		b := &builder{c: c, bc: bc, proj: proj, opt: opt, sel: sel, warn: warn, copyStack: copyStack, in: llbgen.Input{
 			Client:    c,
 			Opts:      c.BuildOpts().Opts,
 			Context:   *mainCtx,
@@ -145,6 +151,9 @@ type builder struct {
 	sel  selection
 	in   llbgen.Input
 	warn diag.Sink // problems worth telling that do not stop the build
+	// copyStack composes by copying each chunk's changes (merge.CopyStack), for a BuildKit without
+	// DiffOp/MergeOp or when asked to.
+	copyStack bool
 
 	names llbgen.Names // whose each op is, applied to every solve's vertex names
 }
@@ -188,6 +197,15 @@ func (b *builder) build(ctx context.Context) (*dockerui.BuildResult, error) {
 	}
 	combined := merge.Layers(base.State, layers, fmt.Sprintf("[combine %s] base + %d chunks", b.sel.name, len(chunks)))
 	img := merge.Config(base.Image, images, envRules(b.proj))
+	if b.copyStack {
+		r := runner(b.c)
+		combined = merge.CopyStack(base.State, layers, merge.Applier{State: r.State, Path: r.Path}, b.sel.name)
+		names := make([]string, len(layers))
+		for i, l := range layers {
+			names[i] = l.Name
+		}
+		img.History = merge.CopyStackHistory(img, names)
+	}
 	if len(b.opt.Labels) > 0 {
 		if img.Config.Labels == nil {
 			img.Config.Labels = map[string]string{}

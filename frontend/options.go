@@ -18,6 +18,8 @@ const (
 	argNoTest      = "DAZZLE_NO_TEST"      // 1 skips every test
 	argTestTimeout = "DAZZLE_TEST_TIMEOUT" // default timeout of one test command, a Go duration
 	argTestReport  = "DAZZLE_TEST_REPORT"  // 1 returns the test report instead of the image
+	// 1 composes by copying each chunk's changes, as on a BuildKit without DiffOp/MergeOp.
+	argDisableDiffMerge = "DAZZLE_DISABLE_DIFF_MERGE"
 )
 
 // DefaultFilename is read when the build names no file.
@@ -27,13 +29,15 @@ const chunkTargetPrefix = "chunk:"
 
 // Options is everything the frontend takes from the user, parsed once.
 type Options struct {
-	Target      string   // a combination name, or "chunk:<name>"; "" = every chunk
-	Chunks      []string // an ad-hoc combination (DAZZLE_CHUNKS)
-	NoTest      bool
-	TestReport  bool
-	TestTimeout time.Duration
-	BuildArgs   map[string]string // the user's build args for the base and chunks, without ours
-	Labels      map[string]string // label:* options, added to the combined image
+	Target     string   // a combination name, or "chunk:<name>"; "" = every chunk
+	Chunks     []string // an ad-hoc combination (DAZZLE_CHUNKS)
+	NoTest     bool
+	TestReport bool
+	// DisableDiffMerge composes without DiffOp/MergeOp even where BuildKit has them (to test that path).
+	DisableDiffMerge bool
+	TestTimeout      time.Duration
+	BuildArgs        map[string]string // the user's build args for the base and chunks, without ours
+	Labels           map[string]string // label:* options, added to the combined image
 	// Epoch stamps the combined image's config and history instead of the build time, so the same
 	// layers always give the same image digest: SOURCE_DATE_EPOCH when given, else the Unix epoch.
 	Epoch time.Time
@@ -79,7 +83,7 @@ func ParseOptions(cfg dockerui.Config) (Options, error) {
 	for _, f := range []struct {
 		arg string
 		dst *bool
-	}{{argNoTest, &o.NoTest}, {argTestReport, &o.TestReport}} {
+	}{{argNoTest, &o.NoTest}, {argTestReport, &o.TestReport}, {argDisableDiffMerge, &o.DisableDiffMerge}} {
 		if v := cfg.BuildArgs[f.arg]; v != "" {
 			b, err := strconv.ParseBool(v)
 			if err != nil {

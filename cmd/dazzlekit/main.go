@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/dazzlekit/dazzlekit/frontend"
+	"github.com/dazzlekit/dazzlekit/layerapply"
 	"github.com/moby/buildkit/frontend/gateway/grpcclient"
 	"github.com/moby/buildkit/util/appcontext"
 )
@@ -23,6 +24,8 @@ func main() {
 			os.Exit(runTest(os.Args[2:]))
 		case "bake":
 			os.Exit(bake(os.Args[2:], os.Stdout, os.Stderr))
+		case layerapply.Command:
+			os.Exit(layerapply.Main(os.Args[2:], os.Stderr))
 		case "project":
 			os.Exit(projectCmd(os.Args[2:], os.Stdout, os.Stderr))
 		}
