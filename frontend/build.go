@@ -213,6 +213,11 @@ func (b *builder) build(ctx context.Context) (*dockerui.BuildResult, error) {
 		maps.Copy(img.Config.Labels, b.opt.Labels)
 	}
 
+	// llb sorts an exec op's mounts in place the first time it is marshalled; the tests marshal
+	// states sharing the chunks' ops from many goroutines, so marshal them all once here first.
+	if _, err := combined.Marshal(ctx, llb.WithCaps(b.c.BuildOpts().LLBCaps)); err != nil {
+		return nil, err
+	}
 	if b.opt.TestReport {
 		return b.report(ctx, chunks, combined, img)
 	}

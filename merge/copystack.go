@@ -36,9 +36,11 @@ func CopyStack(base llb.State, chunks []Layer, a Applier, name string) llb.State
 	for _, c := range chunks {
 		st = st.Run(
 			llb.Args([]string{path.Join(binaryDir, path.Base(bin)), layerapply.Command, lowerDir, upperDir, "/"}),
+			// Mounts in target order: llb sorts them in place when marshalling, and the tests
+			// marshal states sharing these ops from several goroutines at once.
+			llb.AddMount(binaryDir, a.State, llb.SourcePath(path.Dir(bin)), llb.Readonly),
 			llb.AddMount(lowerDir, base, llb.Readonly),
 			llb.AddMount(upperDir, c.State, llb.Readonly),
-			llb.AddMount(binaryDir, a.State, llb.SourcePath(path.Dir(bin)), llb.Readonly),
 			llb.User("0"),
 			llb.Dir("/"),
 			llb.Network(pb.NetMode_NONE),
