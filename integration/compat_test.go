@@ -247,7 +247,7 @@ var compatWant = map[compatKey]string{
 	{"zz-checks", "an assertion over several lines"}:    "passed",
 }
 
-// compatKitDiffers are the outcomes where dazzlekit deliberately differs, and why.
+// compatKitDiffers are the outcomes where dazzlekit differs, deliberately or not decided yet, and why.
 var compatKitDiffers = map[compatKey]struct{ result, why string }{
 	{"zz-checks", "user by name"}: {"passed", "`user:` may be a name in dazzlekit"},
 	// Not in README's list of differences, and they can change a test's outcome (relative paths,
