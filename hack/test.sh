@@ -29,5 +29,10 @@ IMAGE="$DAZZLEKIT_FRONTEND_IMAGE" bash hack/image.sh
 export DAZZLEKIT_RUNNER_DIR="$STACK_DIR/runner"
 CGO_ENABLED=0 go build -trimpath -o "$DAZZLEKIT_RUNNER_DIR/dazzlekit" ./cmd/dazzlekit
 
+# The compat suite (integration/compat_test.go) runs gitpod's dazzle v0.1.17 next to dazzlekit; it is
+# built once into the cache outside the clone.
+DAZZLE_BIN=${DAZZLE_BIN:-$(bash hack/dazzle.sh)}
+export DAZZLE_BIN
+
 log "go test (unit and integration)"
 DAZZLEKIT_INTEGRATION=1 go test -race -count=1 -timeout 45m ${GOTEST_FLAGS:-} ./...
