@@ -274,8 +274,7 @@ func (b *builder) solve(ctx context.Context, st llb.State) (gwclient.Reference, 
 func envRules(p *project.Project) []merge.EnvRule {
 	rules := make([]merge.EnvRule, 0, len(p.Config.EnvVars))
 	for _, ev := range p.Config.EnvVars {
-		a, _ := merge.ParseAction(ev.Action) // validated when the project was loaded
-		rules = append(rules, merge.EnvRule{Name: ev.Name, Action: a})
+		rules = append(rules, merge.EnvRule{Name: ev.Name, Action: ev.Action})
 	}
 	return rules
 }

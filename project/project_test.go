@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/dazzlekit/dazzlekit/merge"
 )
 
 const realisticConfig = `# a realistic project
@@ -664,4 +666,21 @@ func FuzzLoad(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The loader accepts exactly the actions merge can apply, spelled as merge spells them.
+func TestEnvActionsAreMerges(t *testing.T) {
+	for _, a := range merge.Actions() {
+		fsys := realistic()
+		fsys["dazzle.yaml"] = &fstest.MapFile{Data: []byte("combiner:\n  envvars:\n    - name: PATH\n      action: " + string(a) + "\n")}
+		p := mustLoad(t, fsys)
+		if got := p.Config.EnvVars[0].Action; got != a {
+			t.Errorf("action %q loaded as %q", a, got)
+		}
+	}
+	fsys := realistic()
+	fsys["dazzle.yaml"] = &fstest.MapFile{Data: []byte("combiner:\n  envvars:\n    - name: PATH\n")}
+	if got := mustLoad(t, fsys).Config.EnvVars[0].Action; got != merge.UseFirst {
+		t.Errorf("no action loaded as %q, want %q", got, merge.UseFirst)
+	}
 }
