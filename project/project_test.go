@@ -3,6 +3,7 @@ package project
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"reflect"
 	"strings"
 	"testing"
@@ -386,7 +387,7 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name: "missing base",
 			edit: map[string]string{"base/Dockerfile": "<delete>", "base/Dockerfile.ci": "<delete>", "base/chunk.yaml": "<delete>"},
-			want: `base/Dockerfile: not found: a dazzle project needs a base image Dockerfile in base/`,
+			want: `base/: no Dockerfile; there is no such folder; a dazzle project needs its base image's Dockerfile at base/Dockerfile`,
 		},
 		{
 			name: "base with two variants",
@@ -406,7 +407,28 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name: "chunk Dockerfile missing",
 			edit: map[string]string{"chunks/node/Dockerfile": "<delete>", "chunks/node/package.json": "{}"},
-			want: `chunks/node/Dockerfile: not found: every chunk folder needs a Dockerfile; add chunks/node/Dockerfile, or rename the folder to chunks/_node so it is skipped`,
+			want: `chunks/node/: no Dockerfile; found "package.json"; every chunk folder needs one: add chunks/node/Dockerfile, or rename the folder to chunks/_node so it is skipped`,
+		},
+		{
+			name: "chunk Dockerfile named in lower case",
+			edit: map[string]string{"chunks/node/Dockerfile": "<delete>", "chunks/node/dockerfile": "FROM x"},
+			want: `chunks/node/: no Dockerfile; found "dockerfile" (names are case-sensitive: rename it to Dockerfile); every chunk folder needs one: add chunks/node/Dockerfile, or rename the folder to chunks/_node so it is skipped`,
+		},
+		{
+			name: "base Dockerfile named in lower case",
+			edit: map[string]string{"base/chunk.yaml": "<delete>", "base/Dockerfile": "<delete>", "base/Dockerfile.ci": "<delete>", "base/DOCKERFILE": "FROM x"},
+			want: `base/: no Dockerfile; found "DOCKERFILE" (names are case-sensitive: rename it to Dockerfile); a dazzle project needs its base image's Dockerfile at base/Dockerfile`,
+		},
+		{
+			name: "empty chunk folder",
+			edit: map[string]string{"chunks/empty": "<dir>"},
+			want: `chunks/empty/: no Dockerfile; the folder is empty; every chunk folder needs one: add chunks/empty/Dockerfile, or rename the folder to chunks/_empty so it is skipped`,
+		},
+		{
+			name: "chunk folder with many files and no Dockerfile",
+			edit: map[string]string{"chunks/lots/a": "", "chunks/lots/b": "", "chunks/lots/c": "", "chunks/lots/d": "", "chunks/lots/e": "",
+				"chunks/lots/f": "", "chunks/lots/g": "", "chunks/lots/h/x": "", "chunks/lots/i": "", "chunks/lots/j": ""},
+			want: `chunks/lots/: no Dockerfile; found "a", "b", "c", "d", "e", "f", "g", "h/" and 2 more; every chunk folder needs one: add chunks/lots/Dockerfile, or rename the folder to chunks/_lots so it is skipped`,
 		},
 		{
 			name: "variant default Dockerfile missing",
@@ -479,11 +501,6 @@ func TestLoadErrors(t *testing.T) {
 			want: `chunks/a:b: chunk folder name "a:b" cannot be used: chunk names must not contain "/", "\", ":", ",", spaces or control characters; rename the folder`,
 		},
 		{
-			name: "tests for no chunk",
-			edit: map[string]string{"tests/nod.yaml": "- desc: x\n  command: [x]\n"},
-			want: `tests/nod.yaml: there is no chunk folder chunks/nod/ for these tests; tests/<name>.yaml holds the tests of chunks/<name>/ (chunk folders: golang, lang-java, node, tool), so rename or remove this file`, hasDt: true,
-		},
-		{
 			name: "tests yaml and yml",
 			edit: map[string]string{"tests/node.yml": "[]\n"},
 			want: `tests/node.yml: both tests/node.yaml and tests/node.yml hold tests for "node"; merge them into one file`,
@@ -544,6 +561,8 @@ func TestLoadErrors(t *testing.T) {
 			for p, c := range tc.edit {
 				if c == "<delete>" {
 					delete(fsys, p)
+				} else if c == "<dir>" {
+					fsys[p] = &fstest.MapFile{Mode: fs.ModeDir | 0o755}
 				} else {
 					fsys[p] = &fstest.MapFile{Data: []byte(c)}
 				}
@@ -682,5 +701,41 @@ func TestEnvActionsAreMerges(t *testing.T) {
 	fsys["dazzle.yaml"] = &fstest.MapFile{Data: []byte("combiner:\n  envvars:\n    - name: PATH\n")}
 	if got := mustLoad(t, fsys).Config.EnvVars[0].Action; got != merge.UseFirst {
 		t.Errorf("no action loaded as %q, want %q", got, merge.UseFirst)
+	}
+}
+
+func TestWarnings(t *testing.T) {
+	t.Run("realistic project has none", func(t *testing.T) {
+		if w := mustLoad(t, realistic()).Warnings; len(w) != 0 {
+			t.Errorf("warnings %v", w)
+		}
+	})
+	fsys := realistic()
+	fsys["tests/lang-php.yaml"] = &fstest.MapFile{Data: []byte("not: [even, a, list\n")}
+	fsys["tests/tool.yaml"] = &fstest.MapFile{Data: []byte("- desc: checked\n  command: [tool]\n  assert: [status == 0]\n" +
+		"- desc: unchecked\n  command: [tool, --help]\n" +
+		"- desc: skipped\n  command: [tool]\n  skip: true\n" +
+		"- command: [tool, -v]\n  assert: []\n")}
+	p := mustLoad(t, fsys)
+	var got []string
+	for _, w := range p.Warnings {
+		got = append(got, w.String())
+		if string(w.Data) != string(fsys[w.File].Data) || w.Lang != "YAML" {
+			t.Errorf("%s: snippet data %q (%s), want the file's", w, w.Data, w.Lang)
+		}
+	}
+	want := []string{
+		"TestsWithoutChunk: tests/lang-php.yaml:1: there is no chunk folder chunks/lang-php/, so these tests never run (dazzle ignores them too); tests/<name>.yaml holds the tests of chunks/<name>/: rename the file after its chunk folder, or remove it",
+		`TestWithoutAssert: tests/tool.yaml:4: test "unchecked" has no assert:, so it passes whatever its command does (as in dazzle); add e.g. assert: [status == 0]`,
+		`TestWithoutAssert: tests/tool.yaml:9: this test has no assert:, so it passes whatever its command does (as in dazzle); add e.g. assert: [status == 0]`,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if _, ok := p.Tests["lang-php"]; ok {
+		t.Error("tests of a missing chunk folder were loaded")
+	}
+	if n := len(p.Tests["tool"]); n != 4 {
+		t.Errorf("tool has %d tests, want 4", n)
 	}
 }
