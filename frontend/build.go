@@ -45,13 +45,21 @@ func build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 		return nil, err
 	}
 	warn := warner(ctx, src)
-	files, err := readProjectFiles(ctx, c, bc)
+	// The project is read from the very state the chunks are built from, so it is transferred once.
+	mainCtx, err := bc.MainContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	files, err := contextFS(ctx, c, *mainCtx)
 	if err != nil {
 		return nil, err
 	}
 	proj, err := project.Load(files, src.SourceMap.Filename, src.SourceMap.Data)
 	if err != nil {
 		return nil, err
+	}
+	for _, w := range proj.Warnings { // once per build, not per platform
+		warn(w)
 	}
 
 	// Subrequests are answered before any Dockerfile is converted: converting resolves base image
@@ -74,10 +82,6 @@ func build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 		return nil, errors.New("this BuildKit cannot diff layers (DiffOp is disabled): use a BuildKit with the containerd or OCI worker")
 	}
 
-	mainCtx, err := bc.MainContext(ctx)
-	if err != nil {
-		return nil, err
-	}
 	rb, err := bc.Build(ctx, func(ctx context.Context, platform *ocispecs.Platform, _ int) (*dockerui.BuildResult, error) {
 		b := &builder{c: c, bc: bc, proj: proj, opt: opt, sel: sel, warn: warn, in: llbgen.Input{
 			Client:    c,
