@@ -45,6 +45,9 @@ func build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 		return nil, err
 	}
 	warn := warner(ctx, src)
+	for _, w := range opt.Warnings {
+		warn(w)
+	}
 	// The project is read from the very state the chunks are built from, so it is transferred once.
 	mainCtx, err := bc.MainContext(ctx)
 	if err != nil {
@@ -209,7 +212,11 @@ func (b *builder) build(ctx context.Context) (*dockerui.BuildResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &dockerui.BuildResult{Reference: ref, Image: img, Epoch: &b.opt.Epoch}, nil
+	epoch := b.opt.Epoch
+	if base.Epoch != nil { // SOURCE_DATE_EPOCH, as BuildKit resolved it for the base
+		epoch = *base.Epoch
+	}
+	return &dockerui.BuildResult{Reference: ref, Image: img, Epoch: &epoch}, nil
 }
 
 // report runs the tests and returns their summary (report.json, report.txt) instead of the image.
