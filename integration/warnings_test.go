@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -70,5 +71,35 @@ func TestProjectWarnings(t *testing.T) {
 				t.Errorf("the test without assert did not run:\n%s", out)
 			}
 		})
+	}
+}
+
+// gitpod's workspace-images, the largest dazzle project we know of, loads through the packaged
+// frontend: `--call targets` lists its 41 combinations, with a warning for each of its two tests files
+// that have no chunk folder. DAZZLEKIT_WORKSPACE_IMAGES names a checkout (it cannot be built here:
+// its base comes from Docker Hub).
+func TestWorkspaceImagesTargets(t *testing.T) {
+	e := stack(t)
+	dir := os.Getenv("DAZZLEKIT_WORKSPACE_IMAGES")
+	if dir == "" {
+		t.Skip("set DAZZLEKIT_WORKSPACE_IMAGES to a checkout of github.com/gitpod-io/workspace-images")
+	}
+	if e.frontend == "" {
+		t.Fatal("DAZZLEKIT_FRONTEND_IMAGE is not set: hack/test.sh builds the frontend image first (make image)")
+	}
+	// Its dazzle.yaml has no `# syntax=` line: BUILDKIT_SYNTAX does the same.
+	out, err := run(t, dir, "docker", "buildx", "build", "--progress=plain", "--call", "targets",
+		"--build-arg", "BUILDKIT_SYNTAX="+e.frontend, "-f", filepath.Join(dir, "dazzle.yaml"), dir)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if n := strings.Count(out, " combination: "); n != 41 {
+		t.Errorf("%d combinations listed, want 41:\n%s", n, out)
+	}
+	for _, f := range []string{"lang-php", "prologue"} {
+		w := " - TestsWithoutChunk: tests/" + f + ".yaml:1: there is no chunk folder chunks/" + f + "/"
+		if strings.Count(out, w) != 1 {
+			t.Errorf("warning %q not shown once:\n%s", w, out)
+		}
 	}
 }
