@@ -188,8 +188,18 @@ func (l *loader) loadFolder(dir, folder string, isBase bool) ([]Chunk, error) {
 		return nil, f.errf(at, "base/chunk.yaml must define exactly one variant, but it defines %d; the base is a single image, so keep one variant (its args and dockerfile apply to the base)", n)
 	}
 	if n == 0 {
-		// dazzle would silently build nothing from this folder.
-		return nil, f.errf(at, "%s defines no variants; add variants: with at least one entry, or delete %s to build %s/Dockerfile as the chunk %q", cfgPath, cfgPath, dir, folder)
+		if root == nil { // dazzle fails to decode an empty file (EOF)
+			return nil, f.errf(at, "%s defines no variants; add variants: with at least one entry, or delete %s to build %s/Dockerfile as the chunk %q", cfgPath, cfgPath, dir, folder)
+		}
+		// dazzle builds nothing from such a folder, without a word; say it.
+		line := 1
+		if at != nil {
+			line = at.Line
+		}
+		l.warn(diag.Warning{Rule: "ChunkWithoutVariants", File: cfgPath, Line: line, Data: data, Lang: "YAML", Msg: fmt.Sprintf(
+			"%s defines no variants, so chunks/%s/ makes no chunk (dazzle skips it too); add variants: with at least one entry, or delete %s to build %s/Dockerfile as the chunk %q",
+			cfgPath, folder, cfgPath, dir, folder)})
+		return nil, nil
 	}
 
 	var out []Chunk

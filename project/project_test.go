@@ -705,12 +705,33 @@ func TestEnvActionsAreMerges(t *testing.T) {
 }
 
 func TestWarnings(t *testing.T) {
-	t.Run("realistic project has none", func(t *testing.T) {
-		if w := mustLoad(t, realistic()).Warnings; len(w) != 0 {
-			t.Errorf("warnings %v", w)
+	t.Run("realistic project", func(t *testing.T) {
+		var got []string
+		for _, w := range mustLoad(t, realistic()).Warnings {
+			got = append(got, w.String())
+		}
+		want := []string{`TestsNotRunByDazzle: tests/lang-java.yml:1: dazzle reads only tests/lang-java.yaml, so it never ran these tests; dazzlekit runs them: rename the file to tests/lang-java.yaml to say so`}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	})
+	t.Run("chunk.yaml without variants", func(t *testing.T) {
+		fsys := realistic()
+		fsys["tests/lang-java.yaml"] = fsys["tests/lang-java.yml"]
+		delete(fsys, "tests/lang-java.yml")
+		fsys["chunks/lang-java/chunk.yaml"] = &fstest.MapFile{Data: []byte("# none yet\nvariants: []\n")}
+		fsys["dazzle.yaml"] = &fstest.MapFile{Data: []byte("combiner:\n  combinations:\n    - name: a\n      chunks: [node]\n")}
+		p := mustLoad(t, fsys)
+		if len(p.Warnings) != 1 || p.Warnings[0].String() != `ChunkWithoutVariants: chunks/lang-java/chunk.yaml:2: chunks/lang-java/chunk.yaml defines no variants, so chunks/lang-java/ makes no chunk (dazzle skips it too); add variants: with at least one entry, or delete chunks/lang-java/chunk.yaml to build chunks/lang-java/Dockerfile as the chunk "lang-java"` {
+			t.Errorf("warnings %v", p.Warnings)
+		}
+		if got := names(p.Chunks); !reflect.DeepEqual(got, []string{"golang", "node", "tool"}) {
+			t.Errorf("chunks %v", got)
 		}
 	})
 	fsys := realistic()
+	fsys["tests/lang-java.yaml"] = fsys["tests/lang-java.yml"]
+	delete(fsys, "tests/lang-java.yml")
 	fsys["tests/lang-php.yaml"] = &fstest.MapFile{Data: []byte("not: [even, a, list\n")}
 	fsys["tests/tool.yaml"] = &fstest.MapFile{Data: []byte("- desc: checked\n  command: [tool]\n  assert: [status == 0]\n" +
 		"- desc: unchecked\n  command: [tool, --help]\n" +

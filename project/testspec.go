@@ -93,6 +93,10 @@ func (l *loader) loadTests(skipped []string) error {
 		if err != nil {
 			return err
 		}
+		if ext == ".yml" && folder != "base" && len(tests) > 0 {
+			l.warn(diag.Warning{Rule: "TestsNotRunByDazzle", File: file, Line: 1, Data: data, Lang: "YAML", Msg: fmt.Sprintf(
+				"dazzle reads only tests/%s.yaml, so it never ran these tests; dazzlekit runs them: rename the file to tests/%s.yaml to say so", folder, folder)})
+		}
 		for _, t := range tests {
 			if len(t.Assert) == 0 && !t.Skip && folder != "base" { // the base's tests never run
 
