@@ -84,8 +84,7 @@ func (f *refFS) ReadDir(name string) ([]fs.DirEntry, error) {
 		return nil, rename(err, "readdir")
 	}
 	if !fi.IsDir() {
-		// The gateway lists a file as a directory holding itself.
-		return nil, &fs.PathError{Op: "readdir", Path: name, Err: errors.New("not a directory")}
+		return nil, &fs.PathError{Op: "readdir", Path: name, Err: errNotDir}
 	}
 	sts, err := f.ref.ReadDir(f.ctx, gwclient.ReadDirRequest{Path: name})
 	if err != nil {
@@ -179,12 +178,18 @@ func (i fileInfo) ModTime() time.Time { return time.Unix(0, i.st.ModTime) }
 func (i fileInfo) IsDir() bool        { return i.Mode().IsDir() }
 func (i fileInfo) Sys() any           { return i.st }
 
-// pathError keeps the gateway's message but makes a missing file fs.ErrNotExist, which is what
-// the loader tests for. The gateway sends errors over gRPC, where the os error's type is lost.
+var errNotDir = errors.New("not a directory")
+
+// pathError makes a missing file fs.ErrNotExist, which is what the loader tests for: the gateway
+// sends errors over gRPC, where the os error's type is lost. The two usual errors get a message of
+// their own, since the gateway's may name its temporary mount path.
 func pathError(op, name string, err error) error {
 	msg := err.Error()
-	if status.Code(err) == codes.NotFound || strings.Contains(msg, "no such file or directory") || strings.Contains(msg, "not a directory") {
-		return &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
+	switch {
+	case status.Code(err) == codes.NotFound || strings.Contains(msg, "no such file or directory"):
+		err = fs.ErrNotExist
+	case strings.Contains(msg, "not a directory"):
+		err = errNotDir
 	}
 	return &fs.PathError{Op: op, Path: name, Err: err}
 }
