@@ -3,6 +3,7 @@ package frontend
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -134,6 +135,9 @@ func TestLoadThroughRefFS(t *testing.T) {
 		"README.md":                   "docs\n",
 	}
 	ref := &dirRef{root: writeTree(t, files)}
+	if err := os.Symlink("go", filepath.Join(ref.root, "chunks", "golink")); err != nil {
+		t.Fatal(err)
+	}
 	p, err := project.Load(&refFS{ctx: context.Background(), ref: ref}, "dazzle.yaml", []byte("combiner:\n  combinations:\n    - name: all\n      chunks: [go, \"java:17\"]\n"))
 	if err != nil {
 		t.Fatal(err)
@@ -149,8 +153,12 @@ func TestLoadThroughRefFS(t *testing.T) {
 	if want := []string{"base/Dockerfile", "chunks/go/Dockerfile", "chunks/java/chunk.yaml", "chunks/java/docker/build.df", "tests/go.yaml", "tests/php.yaml"}; !reflect.DeepEqual(ref.reads, want) {
 		t.Errorf("read %v, want %v", ref.reads, want)
 	}
-	if len(p.Warnings) != 1 || p.Warnings[0].File != "tests/php.yaml" || p.Warnings[0].Line != 1 {
-		t.Errorf("warnings %v, want one for tests/php.yaml:1", p.Warnings)
+	var warned []string
+	for _, w := range p.Warnings {
+		warned = append(warned, fmt.Sprintf("%s %s:%d", w.Rule, w.File, w.Line))
+	}
+	if want := []string{"ChunkFolderSymlink chunks/golink:0", "TestsWithoutChunk tests/php.yaml:1"}; !reflect.DeepEqual(warned, want) {
+		t.Errorf("warnings %v, want %v", warned, want)
 	}
 
 	// A Dockerfile whose name no pattern would have matched is an error naming the folder.

@@ -89,7 +89,12 @@ func (l *loader) loadChunks() (skipped []string, err error) {
 			skipped = append(skipped, name)
 			continue
 		}
-		// dazzle skips anything that is not a directory, symlinks included.
+		// dazzle skips anything that is not a directory, symlinks included; a linked chunk folder
+		// would vanish without a word.
+		if e.Type()&fs.ModeSymlink != 0 {
+			l.warn(diag.Warning{Rule: "ChunkFolderSymlink", File: path.Join("chunks", name), Msg: fmt.Sprintf(
+				"is a symbolic link, so it makes no chunk (dazzle skips it too); put the folder itself in chunks/, or rename the link to chunks/_%s to say it is not one", name)})
+		}
 		if !e.IsDir() {
 			continue
 		}

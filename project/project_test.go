@@ -715,6 +715,16 @@ func TestWarnings(t *testing.T) {
 			t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
 	})
+	t.Run("chunk folder that is a link", func(t *testing.T) {
+		fsys := realistic()
+		fsys["tests/lang-java.yaml"] = fsys["tests/lang-java.yml"]
+		delete(fsys, "tests/lang-java.yml")
+		fsys["chunks/lang-go"] = &fstest.MapFile{Data: []byte("golang"), Mode: fs.ModeSymlink | 0o777}
+		p := mustLoad(t, fsys)
+		if len(p.Warnings) != 1 || p.Warnings[0].String() != "ChunkFolderSymlink: chunks/lang-go: is a symbolic link, so it makes no chunk (dazzle skips it too); put the folder itself in chunks/, or rename the link to chunks/_lang-go to say it is not one" {
+			t.Errorf("warnings %v", p.Warnings)
+		}
+	})
 	t.Run("chunk.yaml without variants", func(t *testing.T) {
 		fsys := realistic()
 		fsys["tests/lang-java.yaml"] = fsys["tests/lang-java.yml"]
