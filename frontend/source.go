@@ -43,8 +43,9 @@ func contextFS(ctx context.Context, c gwclient.Client, st llb.State) (fs.FS, err
 	return &refFS{ctx: ctx, ref: ref}, nil
 }
 
-// refFS is an fs.FS over a gateway reference: Open, Stat, ReadDir and ReadFile each become one
-// request to BuildKit.
+// refFS is an fs.FS over a gateway reference: Open, Stat and ReadFile are one request to BuildKit
+// each, ReadDir two. Stat describes a symbolic link itself (the gateway's stat does not follow
+// links, which is also how the loader tells a linked chunk folder); reading a link follows it.
 type refFS struct {
 	ctx context.Context
 	ref gwclient.Reference
