@@ -44,8 +44,8 @@ func contextFS(ctx context.Context, c gwclient.Client, st llb.State) (fs.FS, err
 }
 
 // refFS is an fs.FS over a gateway reference: Open, Stat and ReadFile are one request to BuildKit
-// each, ReadDir two. Stat describes a symbolic link itself (the gateway's stat does not follow
-// links, which is also how the loader tells a linked chunk folder); reading a link follows it.
+// each, ReadDir two. Stat describes a symbolic link itself, as a directory entry does (the gateway's
+// stat does not follow links); reading a link follows it.
 type refFS struct {
 	ctx context.Context
 	ref gwclient.Reference
