@@ -49,13 +49,24 @@ func build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 		return nil, err
 	}
 	warn := warner(ctx, src)
-	files, err := readProjectFiles(ctx, c, bc)
+	for _, w := range opt.Warnings {
+		warn(w)
+	}
+	// The project is read from the very state the chunks are built from, so it is transferred once.
+	mainCtx, err := bc.MainContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	files, err := contextFS(ctx, c, *mainCtx)
 	if err != nil {
 		return nil, err
 	}
 	proj, err := project.Load(files, src.SourceMap.Filename, src.SourceMap.Data)
 	if err != nil {
 		return nil, err
+	}
+	for _, w := range proj.Warnings { // once per build, not per platform
+		warn(w)
 	}
 
 	// Subrequests are answered before any Dockerfile is converted: converting resolves base image
@@ -83,10 +94,6 @@ func build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 			"Docker's classic image store has no MergeOp: turn on the containerd image store, or use `docker buildx create --driver docker-container`"})
 	}
 
-	mainCtx, err := bc.MainContext(ctx)
-	if err != nil {
-		return nil, err
-	}
 	rb, err := bc.Build(ctx, func(ctx context.Context, platform *ocispecs.Platform, _ int) (*dockerui.BuildResult, error) {
 		b := &builder{c: c, bc: bc, proj: proj, opt: opt, sel: sel, warn: warn, copyStack: copyStack, in: llbgen.Input{
 			Client:    c,
@@ -231,7 +238,11 @@ func (b *builder) build(ctx context.Context) (*dockerui.BuildResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &dockerui.BuildResult{Reference: ref, Image: img, Epoch: &b.opt.Epoch}, nil
+	epoch := b.opt.Epoch
+	if base.Epoch != nil { // SOURCE_DATE_EPOCH, as BuildKit resolved it for the base
+		epoch = *base.Epoch
+	}
+	return &dockerui.BuildResult{Reference: ref, Image: img, Epoch: &epoch}, nil
 }
 
 // report runs the tests and returns their summary (report.json, report.txt) instead of the image.
@@ -300,8 +311,7 @@ func (b *builder) solve(ctx context.Context, st llb.State) (gwclient.Reference, 
 func envRules(p *project.Project) []merge.EnvRule {
 	rules := make([]merge.EnvRule, 0, len(p.Config.EnvVars))
 	for _, ev := range p.Config.EnvVars {
-		a, _ := merge.ParseAction(ev.Action) // validated when the project was loaded
-		rules = append(rules, merge.EnvRule{Name: ev.Name, Action: a})
+		rules = append(rules, merge.EnvRule{Name: ev.Name, Action: ev.Action})
 	}
 	return rules
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"maps"
 	"strings"
+	"time"
 
 	"github.com/dazzlekit/dazzlekit/project"
 	"github.com/moby/buildkit/client/llb"
@@ -39,6 +40,7 @@ type Input struct {
 type Converted struct {
 	State llb.State
 	Image *dockerspec.DockerOCIImage
+	Epoch *time.Time // SOURCE_DATE_EPOCH resolved by the converter, in any form it accepts; nil if unset
 }
 
 // Base converts the project's base Dockerfile with base/ as its context.
@@ -97,7 +99,7 @@ func convert(ctx context.Context, in Input, ch project.Chunk, base *Converted) (
 	if err != nil {
 		return nil, withDockerfileSource(errors.Wrapf(err, "%s", ch.Dockerfile), sm, err)
 	}
-	return &Converted{State: res.State, Image: res.Image}, nil
+	return &Converted{State: res.State, Image: res.Image, Epoch: res.Epoch}, nil
 }
 
 // forwardedOpts keeps the options that mean the same for a chunk as for the whole build and drops
