@@ -19,6 +19,10 @@ func TestCopyStackFallback(t *testing.T) {
 	e.mustBuild(t, dir, map[string]string{"target": "full"}, mergedRef)
 	p := e.mustBuild(t, dir, map[string]string{"target": "full", "build-arg:DAZZLE_DISABLE_DIFF_MERGE": "1"}, copiedRef)
 
+	want := "NoDiffMerge: composing without DiffOp/MergeOp (build-arg DAZZLE_DISABLE_DIFF_MERGE is set): each chunk's own changes are copied onto the chunks before it"
+	if n := len(p.warnings); n != 1 || !strings.HasPrefix(p.warnings[0], want) {
+		t.Errorf("warnings %q, want one starting %q", p.warnings, want)
+	}
 	merged, copied := image(t, mergedRef), image(t, copiedRef)
 	if got, want := flat(t, copied), flat(t, merged); got != want {
 		t.Errorf("the copied image's files differ from the merged image's:\n--- copied\n%s\n--- merged\n%s", got, want)
