@@ -19,6 +19,7 @@ import (
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/moby/buildkit/frontend/subrequests/targets"
 	"github.com/moby/buildkit/solver/pb"
+	"github.com/moby/buildkit/util/apicaps"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/pkg/errors"
@@ -36,6 +37,9 @@ func build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if res, ok, err := schemaSubrequest(c.BuildOpts().Opts["requestid"]); ok {
+		return res, err
+	}
 	opt, err := ParseOptions(bc.Config)
 	if err != nil {
 		return nil, err
@@ -46,13 +50,24 @@ func build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 	}
 	// Once: each platform converts every Dockerfile again, and their lint warnings would repeat.
 	warn := diag.Once(warner(ctx, src))
-	files, err := readProjectFiles(ctx, c, bc)
+	for _, w := range opt.Warnings {
+		warn(w)
+	}
+	// The project is read from the very state the chunks are built from, so it is transferred once.
+	mainCtx, err := bc.MainContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	files, err := contextFS(ctx, c, *mainCtx)
 	if err != nil {
 		return nil, err
 	}
 	proj, err := project.Load(files, src.SourceMap.Filename, src.SourceMap.Data)
 	if err != nil {
 		return nil, err
+	}
+	for _, w := range proj.Warnings { // once per build, not per platform
+		warn(w)
 	}
 
 	// Subrequests are answered before any Dockerfile is converted: converting resolves base image
@@ -67,21 +82,22 @@ func build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	copyStack, why := opt.DisableDiffMerge, "build-arg "+argDisableDiffMerge+" is set"
 	caps := c.BuildOpts().LLBCaps
-	if err := caps.Supports(pb.CapMergeOp); err != nil {
-		return nil, errors.New("this BuildKit cannot merge layers (MergeOp is disabled, as with Docker's classic image store): use a BuildKit with the containerd or OCI worker, e.g. `docker buildx create --driver docker-container`")
+	for _, cp := range []apicaps.CapID{pb.CapMergeOp, pb.CapDiffOp} {
+		if err := caps.Supports(cp); err != nil && !copyStack {
+			copyStack, why = true, err.Error()
+		}
 	}
-	if err := caps.Supports(pb.CapDiffOp); err != nil {
-		return nil, errors.New("this BuildKit cannot diff layers (DiffOp is disabled): use a BuildKit with the containerd or OCI worker")
+	if copyStack {
+		warn(diag.Warning{Rule: "NoDiffMerge", Msg: "composing without DiffOp/MergeOp (" + why + "): each chunk's own changes are copied onto the chunks before it; " +
+			"the image is the same, but chunks share no layers, so changing one chunk rebuilds the layers of every later one. " +
+			"Docker's classic image store has no MergeOp: turn on the containerd image store, or use `docker buildx create --driver docker-container`"})
 	}
 
-	mainCtx, err := bc.MainContext(ctx)
-	if err != nil {
-		return nil, err
-	}
 	meta := llbgen.NewMetaCache(c) // one per build: chunks and platforms share image lookups
 	rb, err := bc.Build(ctx, func(ctx context.Context, platform *ocispecs.Platform, _ int) (*dockerui.BuildResult, error) {
-		b := &builder{c: c, bc: bc, proj: proj, opt: opt, sel: sel, warn: warn, in: llbgen.Input{
+		b := &builder{c: c, bc: bc, proj: proj, opt: opt, sel: sel, warn: warn, copyStack: copyStack, in: llbgen.Input{
 			Client:    c,
 			Opts:      c.BuildOpts().Opts,
 			Context:   *mainCtx,
@@ -147,6 +163,9 @@ type builder struct {
 	sel  selection
 	in   llbgen.Input
 	warn diag.Sink // problems worth telling that do not stop the build
+	// copyStack composes by copying each chunk's changes (merge.CopyStack), for a BuildKit without
+	// DiffOp/MergeOp or when asked to.
+	copyStack bool
 
 	names llbgen.Names // whose each op is, applied to every solve's vertex names
 }
@@ -190,6 +209,15 @@ func (b *builder) build(ctx context.Context) (*dockerui.BuildResult, error) {
 	}
 	combined := merge.Layers(base.State, layers, fmt.Sprintf("[combine %s] base + %d chunks", b.sel.name, len(chunks)))
 	img := merge.Config(base.Image, images, envRules(b.proj))
+	if b.copyStack {
+		r := runner(b.c)
+		combined = merge.CopyStack(base.State, layers, merge.Applier{State: r.State, Path: r.Path}, b.sel.name)
+		names := make([]string, len(layers))
+		for i, l := range layers {
+			names[i] = l.Name
+		}
+		img.History = merge.CopyStackHistory(img, names)
+	}
 	if len(b.opt.Labels) > 0 {
 		if img.Config.Labels == nil {
 			img.Config.Labels = map[string]string{}
@@ -197,6 +225,11 @@ func (b *builder) build(ctx context.Context) (*dockerui.BuildResult, error) {
 		maps.Copy(img.Config.Labels, b.opt.Labels)
 	}
 
+	// llb sorts an exec op's mounts in place the first time it is marshalled; the tests marshal
+	// states sharing the chunks' ops from many goroutines, so marshal them all once here first.
+	if _, err := combined.Marshal(ctx, llb.WithCaps(b.c.BuildOpts().LLBCaps)); err != nil {
+		return nil, err
+	}
 	if b.opt.TestReport {
 		return b.report(ctx, chunks, combined, img)
 	}
@@ -210,7 +243,11 @@ func (b *builder) build(ctx context.Context) (*dockerui.BuildResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &dockerui.BuildResult{Reference: ref, Image: img, Epoch: &b.opt.Epoch}, nil
+	epoch := b.opt.Epoch
+	if base.Epoch != nil { // SOURCE_DATE_EPOCH, as BuildKit resolved it for the base
+		epoch = *base.Epoch
+	}
+	return &dockerui.BuildResult{Reference: ref, Image: img, Epoch: &epoch}, nil
 }
 
 // report runs the tests and returns their summary (report.json, report.txt) instead of the image.
@@ -279,8 +316,7 @@ func (b *builder) solve(ctx context.Context, st llb.State) (gwclient.Reference, 
 func envRules(p *project.Project) []merge.EnvRule {
 	rules := make([]merge.EnvRule, 0, len(p.Config.EnvVars))
 	for _, ev := range p.Config.EnvVars {
-		a, _ := merge.ParseAction(ev.Action) // validated when the project was loaded
-		rules = append(rules, merge.EnvRule{Name: ev.Name, Action: a})
+		rules = append(rules, merge.EnvRule{Name: ev.Name, Action: ev.Action})
 	}
 	return rules
 }

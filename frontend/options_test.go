@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dazzlekit/dazzlekit/internal/diag"
 	"github.com/moby/buildkit/frontend/dockerui"
 )
 
@@ -44,15 +45,51 @@ func TestParseOptions(t *testing.T) {
 			cfg:  dockerui.Config{BuildArgs: map[string]string{"DAZZLE_TEST_REPORT": "true"}},
 			want: Options{TestReport: true, BuildArgs: map[string]string{}, TestTimeout: 5 * time.Minute, Epoch: epoch0},
 		},
+		// SOURCE_DATE_EPOCH goes to the Dockerfiles as it is: BuildKit's converter accepts and resolves
+		// its forms (seconds, empty, "context", a named context or stage) and the base's result stamps
+		// the image, so no form the Dockerfile frontend accepts is refused here.
 		{
-			name: "SOURCE_DATE_EPOCH stamps the image and reaches the Dockerfiles",
+			name: "SOURCE_DATE_EPOCH in seconds reaches the Dockerfiles",
 			cfg:  dockerui.Config{BuildArgs: map[string]string{"SOURCE_DATE_EPOCH": "1700000000"}},
-			want: Options{BuildArgs: map[string]string{"SOURCE_DATE_EPOCH": "1700000000"}, TestTimeout: 5 * time.Minute, Epoch: time.Unix(1700000000, 0).UTC()},
+			want: Options{BuildArgs: map[string]string{"SOURCE_DATE_EPOCH": "1700000000"}, TestTimeout: 5 * time.Minute, Epoch: epoch0},
 		},
 		{
-			name:    "bad SOURCE_DATE_EPOCH",
-			cfg:     dockerui.Config{BuildArgs: map[string]string{"SOURCE_DATE_EPOCH": "yesterday"}},
-			wantErr: `build-arg SOURCE_DATE_EPOCH="yesterday" is not a number of seconds since 1970`,
+			name: "empty SOURCE_DATE_EPOCH",
+			cfg:  dockerui.Config{BuildArgs: map[string]string{"SOURCE_DATE_EPOCH": ""}},
+			want: Options{BuildArgs: map[string]string{"SOURCE_DATE_EPOCH": ""}, TestTimeout: 5 * time.Minute, Epoch: epoch0},
+		},
+		{
+			name: "SOURCE_DATE_EPOCH=context",
+			cfg:  dockerui.Config{BuildArgs: map[string]string{"SOURCE_DATE_EPOCH": "context"}},
+			want: Options{BuildArgs: map[string]string{"SOURCE_DATE_EPOCH": "context"}, TestTimeout: 5 * time.Minute, Epoch: epoch0},
+		},
+		{
+			name: "SOURCE_DATE_EPOCH naming a context",
+			cfg:  dockerui.Config{BuildArgs: map[string]string{"SOURCE_DATE_EPOCH": "src"}},
+			want: Options{BuildArgs: map[string]string{"SOURCE_DATE_EPOCH": "src"}, TestTimeout: 5 * time.Minute, Epoch: epoch0},
+		},
+		{
+			name: "a typo in an option warns with the option meant",
+			cfg:  dockerui.Config{BuildArgs: map[string]string{"DAZZLE_NOTEST": "1"}},
+			want: Options{BuildArgs: map[string]string{}, TestTimeout: 5 * time.Minute, Epoch: epoch0, Warnings: []diag.Warning{
+				{Rule: "UnknownBuildArg", Msg: "build-arg DAZZLE_NOTEST is not a dazzlekit option, so it is ignored; did you mean DAZZLE_NO_TEST?"},
+			}},
+		},
+		{
+			name: "unknown options warn, sorted; case counts",
+			cfg: dockerui.Config{BuildArgs: map[string]string{"DAZZLE_TEST_TIMOUT": "1m", "DAZZLE_no_test": "1",
+				"DAZZLE_COLOUR": "red", "DAZZLE_CHUNK": "a", "DAZZLE_NO_TEST": "1"}},
+			want: Options{NoTest: true, BuildArgs: map[string]string{}, TestTimeout: 5 * time.Minute, Epoch: epoch0, Warnings: []diag.Warning{
+				{Rule: "UnknownBuildArg", Msg: "build-arg DAZZLE_CHUNK is not a dazzlekit option, so it is ignored; did you mean DAZZLE_CHUNKS?"},
+				{Rule: "UnknownBuildArg", Msg: "build-arg DAZZLE_COLOUR is not a dazzlekit option, so it is ignored; the options are DAZZLE_TARGET, DAZZLE_CHUNKS, DAZZLE_NO_TEST, DAZZLE_TEST_TIMEOUT, DAZZLE_TEST_REPORT, DAZZLE_DISABLE_DIFF_MERGE"},
+				{Rule: "UnknownBuildArg", Msg: "build-arg DAZZLE_TEST_TIMOUT is not a dazzlekit option, so it is ignored; did you mean DAZZLE_TEST_TIMEOUT?"},
+				{Rule: "UnknownBuildArg", Msg: "build-arg DAZZLE_no_test is not a dazzlekit option, so it is ignored; did you mean DAZZLE_NO_TEST?"},
+			}},
+		},
+		{
+			name: "other build args are the Dockerfiles', never warned about",
+			cfg:  dockerui.Config{BuildArgs: map[string]string{"DAZZLE": "x", "dazzle_no_test": "1", "NOTEST": "1"}},
+			want: Options{BuildArgs: map[string]string{"DAZZLE": "x", "dazzle_no_test": "1", "NOTEST": "1"}, TestTimeout: 5 * time.Minute, Epoch: epoch0},
 		},
 		{
 			name:    "target and DAZZLE_TARGET disagree",

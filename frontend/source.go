@@ -2,137 +2,203 @@ package frontend
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"io/fs"
-	"os"
 	"path"
+	"slices"
 	"strings"
 	"testing/fstest"
+	"time"
 
 	"github.com/moby/buildkit/client/llb"
-	"github.com/moby/buildkit/frontend/dockerui"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
-	"github.com/pkg/errors"
-	"gopkg.in/yaml.v3"
+	fstypes "github.com/tonistiigi/fsutil/types"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
-// projectFiles are the files of the build context that describe the project. Loading the project
-// transfers only these, not the chunks' build contexts.
-var projectFiles = []string{
-	"base/Dockerfile*", "base/*.Dockerfile", "base/*.dockerfile", "base/chunk.yaml", "base/chunk.yml", "base/*.dockerignore",
-	"chunks/*/Dockerfile*", "chunks/*/*.Dockerfile", "chunks/*/*.dockerfile", "chunks/*/chunk.yaml", "chunks/*/chunk.yml", "chunks/*/*.dockerignore",
-	"tests/*.yaml", "tests/*.yml",
-}
-
-// readProjectFiles loads the project's description files from the build context into memory.
-func readProjectFiles(ctx context.Context, c gwclient.Client, bc *dockerui.Client) (fs.FS, error) {
-	ref, err := solveContext(ctx, c, bc, llb.IncludePatterns(projectFiles))
-	if err != nil {
-		return nil, err
-	}
-	files := fstest.MapFS{}
-	// A context that arrives as an input (forwarded through `# syntax=`) ignores include patterns,
-	// so the walk filters by the same patterns and stays two levels deep.
-	var walk func(dir string, depth int) error
-	walk = func(dir string, depth int) error {
-		entries, err := ref.ReadDir(ctx, gwclient.ReadDirRequest{Path: dir})
-		if err != nil {
-			if dir == "." {
-				return err
-			}
-			return nil // a missing base/, chunks/ or tests/ is the loader's to report
-		}
-		for _, e := range entries {
-			p := path.Join(dir, e.Path)
-			if os.FileMode(e.Mode).IsDir() {
-				files[p] = &fstest.MapFile{Mode: fs.ModeDir | 0o755}
-				if depth < 2 && (depth > 0 || p == "base" || p == "chunks" || p == "tests") {
-					if err := walk(p, depth+1); err != nil {
-						return err
-					}
-				}
-				continue
-			}
-			if !matchesAny(p) {
-				continue
-			}
-			dt, err := ref.ReadFile(ctx, gwclient.ReadRequest{Filename: p})
-			if err != nil {
-				return errors.Wrapf(err, "reading %s", p)
-			}
-			files[p] = &fstest.MapFile{Data: dt, Mode: 0o644}
-		}
-		return nil
-	}
-	if err := walk(".", 0); err != nil {
-		return nil, err
-	}
-	return files, readVariantDockerfiles(ctx, c, bc, files)
-}
-
-// readVariantDockerfiles fetches the Dockerfiles that chunk.yaml variants name but projectFiles
-// does not match (e.g. `dockerfile: docker/build.df`). A chunk.yaml that does not parse is left
-// for the project loader to report.
-func readVariantDockerfiles(ctx context.Context, c gwclient.Client, bc *dockerui.Client, files fstest.MapFS) error {
-	var missing []string
-	for p, f := range files {
-		if path.Base(p) != "chunk.yaml" && path.Base(p) != "chunk.yml" {
-			continue
-		}
-		var spec struct {
-			Variants []struct {
-				Dockerfile string `yaml:"dockerfile"`
-			} `yaml:"variants"`
-		}
-		if yaml.Unmarshal(f.Data, &spec) != nil {
-			continue
-		}
-		for _, v := range spec.Variants {
-			if v.Dockerfile == "" || path.IsAbs(v.Dockerfile) {
-				continue
-			}
-			full := path.Join(path.Dir(p), v.Dockerfile)
-			if _, ok := files[full]; !ok && strings.HasPrefix(full, path.Dir(p)+"/") {
-				missing = append(missing, full, full+".dockerignore")
-			}
-		}
-	}
-	if len(missing) == 0 {
-		return nil
-	}
-	ref, err := solveContext(ctx, c, bc, llb.FollowPaths(missing))
-	if err != nil {
-		return err
-	}
-	for _, p := range missing {
-		if dt, err := ref.ReadFile(ctx, gwclient.ReadRequest{Filename: p}); err == nil {
-			files[p] = &fstest.MapFile{Data: dt, Mode: 0o644}
-		}
-	}
-	return nil
-}
-
-func solveContext(ctx context.Context, c gwclient.Client, bc *dockerui.Client, opts ...llb.LocalOption) (gwclient.Reference, error) {
-	opts = append(opts, dockerui.WithInternalName("load dazzle project"))
-	st, err := bc.MainContext(ctx, opts...)
-	if err != nil {
-		return nil, err
-	}
+// contextFS solves the build context and returns it as an fs.FS that reads each file only when the
+// project loader asks for it. The loader thus sees the context exactly as the chunk conversions do
+// (the same state, so BuildKit transfers it once), with no list of file patterns that a chunk's
+// files could fail to match. It works alike for a local context and one forwarded as an input
+// through `# syntax=`.
+func contextFS(ctx context.Context, c gwclient.Client, st llb.State) (fs.FS, error) {
 	def, err := st.Marshal(ctx)
 	if err != nil {
 		return nil, err
 	}
 	res, err := c.Solve(ctx, gwclient.SolveRequest{Definition: def.ToPB()})
 	if err != nil {
-		return nil, errors.Wrap(err, "loading the dazzle project from the build context")
+		return nil, fmt.Errorf("loading the dazzle project from the build context: %w", err)
 	}
-	return res.SingleRef()
+	ref, err := res.SingleRef()
+	if err != nil {
+		return nil, err
+	}
+	if ref == nil { // an empty context (scratch) has no reference; the loader reports what is missing
+		return fstest.MapFS{}, nil
+	}
+	return &refFS{ctx: ctx, ref: ref}, nil
 }
 
-func matchesAny(p string) bool {
-	for _, pat := range projectFiles {
-		if ok, _ := path.Match(pat, p); ok {
-			return true
-		}
+// refFS is an fs.FS over a gateway reference: Open, Stat and ReadFile are one request to BuildKit
+// each, ReadDir two. Stat describes a symbolic link itself, as a directory entry does (the gateway's
+// stat does not follow links); reading a link follows it.
+type refFS struct {
+	ctx context.Context
+	ref gwclient.Reference
+}
+
+var (
+	_ fs.StatFS     = (*refFS)(nil)
+	_ fs.ReadDirFS  = (*refFS)(nil)
+	_ fs.ReadFileFS = (*refFS)(nil)
+)
+
+func (f *refFS) Open(name string) (fs.File, error) {
+	fi, err := f.Stat(name)
+	if err != nil {
+		return nil, rename(err, "open")
 	}
-	return false
+	return &refFile{fsys: f, name: name, info: fi}, nil
+}
+
+func (f *refFS) Stat(name string) (fs.FileInfo, error) {
+	if !fs.ValidPath(name) {
+		return nil, &fs.PathError{Op: "stat", Path: name, Err: fs.ErrInvalid}
+	}
+	st, err := f.ref.StatFile(f.ctx, gwclient.StatRequest{Path: name})
+	if err != nil {
+		return nil, pathError("stat", name, err)
+	}
+	return fileInfo{name: path.Base(name), st: st}, nil
+}
+
+func (f *refFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	if !fs.ValidPath(name) {
+		return nil, &fs.PathError{Op: "readdir", Path: name, Err: fs.ErrInvalid}
+	}
+	fi, err := f.Stat(name)
+	if err != nil {
+		return nil, rename(err, "readdir")
+	}
+	if !fi.IsDir() {
+		return nil, &fs.PathError{Op: "readdir", Path: name, Err: errNotDir}
+	}
+	sts, err := f.ref.ReadDir(f.ctx, gwclient.ReadDirRequest{Path: name})
+	if err != nil {
+		return nil, pathError("readdir", name, err)
+	}
+	entries := make([]fs.DirEntry, 0, len(sts))
+	for _, st := range sts {
+		entries = append(entries, fs.FileInfoToDirEntry(fileInfo{name: path.Base(st.Path), st: st}))
+	}
+	slices.SortFunc(entries, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	return entries, nil
+}
+
+func (f *refFS) ReadFile(name string) ([]byte, error) {
+	if !fs.ValidPath(name) {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: fs.ErrInvalid}
+	}
+	dt, err := f.ref.ReadFile(f.ctx, gwclient.ReadRequest{Filename: name})
+	if err != nil {
+		return nil, pathError("read", name, err)
+	}
+	return dt, nil
+}
+
+// refFile is an opened file or directory; its content is fetched on the first Read.
+type refFile struct {
+	fsys    *refFS
+	name    string
+	info    fs.FileInfo
+	data    []byte
+	read    bool
+	off     int
+	entries []fs.DirEntry // what ReadDir(n) has yet to return; nil until listed
+	listed  bool
+}
+
+func (f *refFile) Stat() (fs.FileInfo, error) { return f.info, nil }
+func (f *refFile) Close() error               { return nil }
+
+func (f *refFile) Read(b []byte) (int, error) {
+	if f.info.IsDir() {
+		return 0, &fs.PathError{Op: "read", Path: f.name, Err: errors.New("is a directory")}
+	}
+	if !f.read {
+		dt, err := f.fsys.ReadFile(f.name)
+		if err != nil {
+			return 0, err
+		}
+		f.data, f.read = dt, true
+	}
+	if f.off >= len(f.data) {
+		return 0, io.EOF
+	}
+	n := copy(b, f.data[f.off:])
+	f.off += n
+	return n, nil
+}
+
+func (f *refFile) ReadDir(n int) ([]fs.DirEntry, error) {
+	if !f.listed {
+		entries, err := f.fsys.ReadDir(f.name)
+		if err != nil {
+			return nil, err
+		}
+		f.entries, f.listed = entries, true
+	}
+	if n <= 0 {
+		out := f.entries
+		f.entries = nil
+		return out, nil
+	}
+	if len(f.entries) == 0 {
+		return nil, io.EOF
+	}
+	n = min(n, len(f.entries))
+	out := f.entries[:n]
+	f.entries = f.entries[n:]
+	return out, nil
+}
+
+// fileInfo is a gateway stat as an fs.FileInfo. fsutil's Mode holds Go's os.FileMode bits.
+type fileInfo struct {
+	name string
+	st   *fstypes.Stat
+}
+
+func (i fileInfo) Name() string       { return i.name }
+func (i fileInfo) Size() int64        { return i.st.Size }
+func (i fileInfo) Mode() fs.FileMode  { return fs.FileMode(i.st.Mode) }
+func (i fileInfo) ModTime() time.Time { return time.Unix(0, i.st.ModTime) }
+func (i fileInfo) IsDir() bool        { return i.Mode().IsDir() }
+func (i fileInfo) Sys() any           { return i.st }
+
+var errNotDir = errors.New("not a directory")
+
+// pathError makes a missing file fs.ErrNotExist, which is what the loader tests for: the gateway
+// sends errors over gRPC, where the os error's type is lost. The two usual errors get a message of
+// their own, since the gateway's may name its temporary mount path.
+func pathError(op, name string, err error) error {
+	msg := err.Error()
+	switch {
+	case status.Code(err) == codes.NotFound || strings.Contains(msg, "no such file or directory"):
+		err = fs.ErrNotExist
+	case strings.Contains(msg, "not a directory"):
+		err = errNotDir
+	}
+	return &fs.PathError{Op: op, Path: name, Err: err}
+}
+
+func rename(err error, op string) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return &fs.PathError{Op: op, Path: pe.Path, Err: pe.Err}
+	}
+	return err
 }

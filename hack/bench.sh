@@ -5,7 +5,7 @@
 # It runs a stack of its own (buildkitd, registry) under .stack/bench, whatever BUILDKIT_HOST says: cold
 # runs prune the build cache, which must never touch a daemon someone else uses. The registry port is
 # REGISTRY_PORT (default 5055). dazzle is built once from the Go module proxy into
-# ${XDG_CACHE_HOME:-~/.cache}/dazzlekit/dazzle-v0.1.17 (never into the clone).
+# ${XDG_CACHE_HOME:-~/.cache}/dazzlekit/dazzle-v0.1.17 (never into the clone) by hack/dazzle.sh.
 # BENCH_FLAGS passes flags to cmd/dazzlekit-bench, e.g. BENCH_FLAGS="-sizes 8 -reps 1".
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,33 +14,12 @@ export STACK_DIR="$ROOT/.stack/bench"
 export REGISTRY_PORT=${REGISTRY_PORT:-5055}
 unset BUILDKIT_HOST BUILDX_BUILDER
 . hack/lib.sh
-DAZZLE_VERSION=v0.1.17
-DAZZLE_DIR=$DAZZLEKIT_CACHE/dazzle-$DAZZLE_VERSION
 OUT=$ROOT/bench-results
 rm -rf "$OUT/logs" "$OUT/work"
 mkdir -p "$OUT"
 
 # --- dazzle, the peer ----------------------------------------------------------------------------
-if [ ! -x "$DAZZLE_DIR/dazzle" ] || [ ! -x "$DAZZLE_DIR/src/pkg/test/runner/bin/runner_linux_amd64" ]; then
-  log "building dazzle $DAZZLE_VERSION from the Go module proxy into $DAZZLE_DIR (about a minute)"
-  tmp=$(mktemp -d)
-  modjson=$(cd "$tmp" && go mod download -json "github.com/gitpod-io/dazzle@$DAZZLE_VERSION")
-  rm -rf "$tmp"
-  moddir=$(printf '%s\n' "$modjson" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-  [ -d "$moddir" ] || { echo "go mod download gave no module directory:" >&2; echo "$modjson" >&2; exit 1; }
-  rm -rf "$DAZZLE_DIR"
-  mkdir -p "$DAZZLE_DIR"
-  cp -r "$moddir" "$DAZZLE_DIR/src"
-  chmod -R u+w "$DAZZLE_DIR/src"
-  # dazzle finds its test runner with go.rice, on disk next to the source it was built from when
-  # not embedded: the copy must stay where it is, and no -trimpath.
-  (
-    cd "$DAZZLE_DIR/src"
-    go build -o "$DAZZLE_DIR/dazzle.tmp" .
-    CGO_ENABLED=0 go build -ldflags "-s -w" -o pkg/test/runner/bin/runner_linux_amd64 pkg/test/runner/main.go
-  )
-  mv "$DAZZLE_DIR/dazzle.tmp" "$DAZZLE_DIR/dazzle"
-fi
+DAZZLE_BIN=$(bash hack/dazzle.sh)
 
 # --- the benchmark's own stack ------------------------------------------------------------------
 fresh=0
@@ -52,8 +31,8 @@ cleanup() {
   if [ "$fresh" = 1 ]; then
     bk=$(cat "$STACK_DIR/buildkitd.pid" 2>/dev/null || true)
     bash hack/stack-down.sh
-    # `buildctl prune` leaves exported layers in the content store (the stack runs buildkitd with gc
-    # off), a few GB per run: drop the daemon's state once it has exited.
+    # `buildctl prune` leaves exported layers in the content store (GC bounds it only at 20GB), a few
+    # GB per run: drop the daemon's state once it has exited.
     for _ in $(seq 50); do [ -n "$bk" ] && kill -0 "$bk" 2>/dev/null && sleep 0.2 || break; done
     if ! grep -q " $STACK_DIR/buildkitd" /proc/mounts; then rm -rf "$STACK_DIR/buildkitd"; fi
     # The generated images are random data: drop them, and their blobs, from the registry we started.
@@ -78,4 +57,4 @@ go test -run '^$' -bench . -benchmem ./llbgen/ | tee "$OUT/gobench.txt"
 go build -o "$OUT/.bin/dazzlekit-bench" ./cmd/dazzlekit-bench
 # shellcheck disable=SC2086 # BENCH_FLAGS is a list of flags
 "$OUT/.bin/dazzlekit-bench" -addr "$BUILDKIT_HOST" -registry "$DAZZLEKIT_REGISTRY" -frontend "$FRONTEND" \
-  -dazzle "$DAZZLE_DIR/dazzle" -buildctl "$TOOLS_BIN/buildctl" -gobench "$OUT/gobench.txt" -out "$OUT" ${BENCH_FLAGS:-}
+  -dazzle "$DAZZLE_BIN" -buildctl "$TOOLS_BIN/buildctl" -gobench "$OUT/gobench.txt" -out "$OUT" ${BENCH_FLAGS:-}

@@ -8,3 +8,4 @@ STACK_DIR=${STACK_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.stack}
 REGISTRY_PORT=${REGISTRY_PORT:-5000}
 log() { printf '==> %s\n' "$*" >&2; }
 STATICCHECK_VERSION=v0.8.2
+ACTIONLINT_VERSION=v1.7.12

@@ -52,7 +52,12 @@ else
 [worker.oci]
   enabled = true
   snapshotter = "overlayfs"
-  gc = false
+  # Bounded cache so a developer machine does not fill up: BuildKit's default GC policies,
+  # scaled to these limits (BUILDKIT_MAX_USED_SPACE overrides the bound).
+  gc = true
+  reservedSpace = "2GB"
+  maxUsedSpace = "${BUILDKIT_MAX_USED_SPACE:-20GB}"
+  minFreeSpace = "5GB"
 [worker.containerd]
   enabled = false
 [registry."$REGISTRY"]

@@ -12,6 +12,9 @@ go vet ./...
 STATICCHECK=$DAZZLEKIT_CACHE/staticcheck-$STATICCHECK_VERSION/staticcheck
 [ -x "$STATICCHECK" ] || GOBIN=$(dirname "$STATICCHECK") go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
 "$STATICCHECK" ./...
+ACTIONLINT=$DAZZLEKIT_CACHE/actionlint-$ACTIONLINT_VERSION/actionlint
+[ -x "$ACTIONLINT" ] || GOBIN=$(dirname "$ACTIONLINT") go install "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION"
+"$ACTIONLINT" examples/github-actions.yml
 
 fresh=0
 [ -f "$STACK_DIR/pids" ] || fresh=1
@@ -26,5 +29,10 @@ IMAGE="$DAZZLEKIT_FRONTEND_IMAGE" bash hack/image.sh
 export DAZZLEKIT_RUNNER_DIR="$STACK_DIR/runner"
 CGO_ENABLED=0 go build -trimpath -o "$DAZZLEKIT_RUNNER_DIR/dazzlekit" ./cmd/dazzlekit
 
+# The compat suite (integration/compat_test.go) runs gitpod's dazzle v0.1.17 next to dazzlekit; it is
+# built once into the cache outside the clone.
+DAZZLE_BIN=${DAZZLE_BIN:-$(bash hack/dazzle.sh)}
+export DAZZLE_BIN
+
 log "go test (unit and integration)"
-DAZZLEKIT_INTEGRATION=1 go test -count=1 -timeout 45m ${GOTEST_FLAGS:-} ./...
+DAZZLEKIT_INTEGRATION=1 go test -race -count=1 -timeout 45m ${GOTEST_FLAGS:-} ./...

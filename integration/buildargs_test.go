@@ -32,3 +32,26 @@ func TestBuildArgsAndVariants(t *testing.T) {
 		}
 	}
 }
+
+// SOURCE_DATE_EPOCH is read as the Dockerfile frontend reads it; the time it resolves to stamps the
+// combined image, and without one the image carries the Unix epoch. "context" names the build
+// context's commit time, which a local context has not: the build goes on without one.
+func TestSourceDateEpoch(t *testing.T) {
+	e := stack(t)
+	dir := writeFiles(t, map[string]string{"dazzle.yaml": "", "base/Dockerfile": okBase, "chunks/a/Dockerfile": okChunk})
+	for _, tc := range []struct {
+		attrs map[string]string
+		want  int64
+	}{
+		{map[string]string{"build-arg:SOURCE_DATE_EPOCH": "1700000000"}, 1700000000},
+		{map[string]string{"build-arg:SOURCE_DATE_EPOCH": "context"}, 0},
+		{map[string]string{}, 0},
+	} {
+		ref := e.ref(t, "x")
+		tc.attrs["build-arg:DAZZLE_NO_TEST"] = "1"
+		e.mustBuild(t, dir, tc.attrs, ref)
+		if c := image(t, ref).Config.Created; c == nil || c.Unix() != tc.want {
+			t.Errorf("%v: created %v, want %d", tc.attrs, c, tc.want)
+		}
+	}
+}

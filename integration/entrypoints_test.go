@@ -1,9 +1,7 @@
 package integration
 
 import (
-	"os"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -17,16 +15,7 @@ func TestEntryPoints(t *testing.T) {
 		t.Fatal("DAZZLEKIT_FRONTEND_IMAGE is not set: hack/test.sh builds the frontend image first (make image)")
 	}
 	dir := copyProject(t, exampleDir("devtools"))
-	// Point the example's `# syntax=` line at the image under test.
-	yml := filepath.Join(dir, "dazzle.yaml")
-	dt, err := os.ReadFile(yml)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dt = regexp.MustCompile(`(?m)^# syntax=.*$`).ReplaceAll(dt, []byte("# syntax="+e.frontend))
-	if err := os.WriteFile(yml, dt, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	pointSyntax(t, dir, e.frontend)
 
 	t.Run("docker buildx build --call targets", func(t *testing.T) {
 		out, err := run(t, dir, "docker", "buildx", "build", "--call", "targets", "-f", filepath.Join(dir, "dazzle.yaml"), dir)

@@ -55,6 +55,12 @@ func TestBadProjectErrors(t *testing.T) {
 			want:  []string{"chunks/b/Dockerfile"},
 		},
 		{
+			// No chunk folder vanishes for the name of its Dockerfile.
+			name:  "chunk Dockerfile in lower case",
+			files: map[string]string{"dazzle.yaml": "", "chunks/b/dockerfile": okChunk},
+			want:  []string{`chunks/b/: no Dockerfile; found "dockerfile" (names are case-sensitive: rename it to Dockerfile)`},
+		},
+		{
 			name:  "missing base",
 			files: map[string]string{"dazzle.yaml": "", "base/Dockerfile": "-"},
 			want:  []string{"base/Dockerfile"},

@@ -115,6 +115,7 @@ type progress struct {
 	mu       sync.Mutex
 	vertices map[string]*client.Vertex // by digest
 	logs     bytes.Buffer
+	warnings []string // the short text of each warning, as buildctl prints after WARN:
 }
 
 func (p *progress) names() []string {
@@ -206,6 +207,9 @@ func (e env) build(t *testing.T, dir string, o buildOpts) (*progress, error) {
 			}
 			for _, l := range s.Logs {
 				p.logs.Write(l.Data)
+			}
+			for _, w := range s.Warnings {
+				p.warnings = append(p.warnings, string(w.Short))
 			}
 			p.mu.Unlock()
 		}

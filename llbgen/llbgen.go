@@ -11,6 +11,7 @@ import (
 	"maps"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/dazzlekit/dazzlekit/internal/diag"
 	"github.com/dazzlekit/dazzlekit/project"
@@ -49,6 +50,7 @@ type Input struct {
 type Converted struct {
 	State llb.State
 	Image *dockerspec.DockerOCIImage
+	Epoch *time.Time // SOURCE_DATE_EPOCH resolved by the converter, in any form it accepts; nil if unset
 }
 
 // Base converts the project's base Dockerfile with base/ as its context.
@@ -126,7 +128,7 @@ func convert(ctx context.Context, in Input, ch project.Chunk, base *Converted) (
 			return nil, withDockerfileSource(err, sm, err)
 		}
 	}
-	return &Converted{State: res.State, Image: res.Image}, nil
+	return &Converted{State: res.State, Image: res.Image, Epoch: res.Epoch}, nil
 }
 
 // folderContext is the chunk's folder as the build context, as dazzle built it: its

@@ -11,7 +11,8 @@ import (
 )
 
 // Action says how an env variable set by more than one of base and chunks is combined
-// (dazzle.yaml combiner.envvars[].action).
+// (dazzle.yaml combiner.envvars[].action). This package owns the list: the project loader
+// validates dazzle.yaml with ParseAction, so what loads is exactly what Env can apply.
 type Action string
 
 const (
@@ -27,7 +28,8 @@ const (
 	MergeUnique Action = "merge-unique"
 )
 
-var actions = []Action{UseFirst, UseLast, Merge, MergeUnique}
+// Actions lists every action, the default first.
+func Actions() []Action { return []Action{UseFirst, UseLast, Merge, MergeUnique} }
 
 // ParseAction validates an action as written in dazzle.yaml. An empty action means the default,
 // as in dazzle; spelling is exact (dazzle compares the strings as they are).
@@ -35,14 +37,14 @@ func ParseAction(s string) (Action, error) {
 	if s == "" {
 		return UseFirst, nil
 	}
-	if slices.Contains(actions, Action(s)) {
+	if slices.Contains(Actions(), Action(s)) {
 		return Action(s), nil
 	}
-	allowed := make([]string, len(actions))
-	for i, a := range actions {
-		allowed[i] = string(a)
+	var allowed []string
+	for _, a := range Actions() {
+		allowed = append(allowed, string(a))
 	}
-	return "", fmt.Errorf("unknown env var action %q: must be one of %s", s, strings.Join(allowed, ", "))
+	return "", fmt.Errorf("unknown action %q; use one of: %s", s, strings.Join(allowed, ", "))
 }
 
 // EnvRule is one dazzle.yaml combiner.envvars entry.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/dazzlekit/dazzlekit/internal/diag"
 	"gopkg.in/yaml.v3"
 )
 
@@ -17,6 +18,9 @@ type loader struct {
 	p       *Project
 	folders []string // chunk folders loaded, in directory order
 }
+
+// warn records a problem that does not stop the build, for the frontend to show.
+func (l *loader) warn(w diag.Warning) { l.p.Warnings = append(l.p.Warnings, w) }
 
 func (l *loader) read(name string) ([]byte, error) {
 	data, err := fs.ReadFile(l.fsys, name)
@@ -85,7 +89,12 @@ func (l *loader) loadChunks() (skipped []string, err error) {
 			skipped = append(skipped, name)
 			continue
 		}
-		// dazzle skips anything that is not a directory, symlinks included.
+		// dazzle skips anything that is not a directory, symlinks included; a linked chunk folder
+		// would vanish without a word.
+		if e.Type()&fs.ModeSymlink != 0 {
+			l.warn(diag.Warning{Rule: "ChunkFolderSymlink", File: path.Join("chunks", name), Msg: fmt.Sprintf(
+				"is a symbolic link, so it makes no chunk (dazzle skips it too); put the folder itself in chunks/, or rename the link to chunks/_%s to say it is not one", name)})
+		}
 		if !e.IsDir() {
 			continue
 		}
@@ -140,10 +149,13 @@ func (l *loader) loadFolder(dir, folder string, isBase bool) ([]Chunk, error) {
 			return nil, err
 		}
 		if !ok {
+			// dazzle fails on such a folder too (reading its Dockerfile does), so this stays an
+			// error; saying what the folder holds makes a misnamed Dockerfile obvious.
+			found := l.describeDir(dir, "Dockerfile")
 			if isBase {
-				return nil, &Error{File: df, Msg: "not found: a dazzle project needs a base image Dockerfile in base/"}
+				return nil, &Error{File: dir + "/", Msg: fmt.Sprintf("no Dockerfile; %s; a dazzle project needs its base image's Dockerfile at base/Dockerfile", found)}
 			}
-			return nil, &Error{File: df, Msg: fmt.Sprintf("not found: every chunk folder needs a Dockerfile; add %s, or rename the folder to chunks/_%s so it is skipped", df, folder)}
+			return nil, &Error{File: dir + "/", Msg: fmt.Sprintf("no Dockerfile; %s; every chunk folder needs one: add %s, or rename the folder to chunks/_%s so it is skipped", found, df, folder)}
 		}
 		data, err := l.read(df)
 		if err != nil {
@@ -181,8 +193,18 @@ func (l *loader) loadFolder(dir, folder string, isBase bool) ([]Chunk, error) {
 		return nil, f.errf(at, "base/chunk.yaml must define exactly one variant, but it defines %d; the base is a single image, so keep one variant (its args and dockerfile apply to the base)", n)
 	}
 	if n == 0 {
-		// dazzle would silently build nothing from this folder.
-		return nil, f.errf(at, "%s defines no variants; add variants: with at least one entry, or delete %s to build %s/Dockerfile as the chunk %q", cfgPath, cfgPath, dir, folder)
+		if root == nil { // dazzle fails to decode an empty file (EOF)
+			return nil, f.errf(at, "%s defines no variants; add variants: with at least one entry, or delete %s to build %s/Dockerfile as the chunk %q", cfgPath, cfgPath, dir, folder)
+		}
+		// dazzle builds nothing from such a folder, without a word; say it.
+		line := 1
+		if at != nil {
+			line = at.Line
+		}
+		l.warn(diag.Warning{Rule: "ChunkWithoutVariants", File: cfgPath, Line: line, Data: data, Lang: "YAML", Msg: fmt.Sprintf(
+			"%s defines no variants, so chunks/%s/ makes no chunk (dazzle skips it too); add variants: with at least one entry, or delete %s to build %s/Dockerfile as the chunk %q",
+			cfgPath, folder, cfgPath, dir, folder)})
+		return nil, nil
 	}
 
 	var out []Chunk
@@ -264,6 +286,36 @@ func (l *loader) loadFolder(dir, folder string, isBase bool) ([]Chunk, error) {
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// describeDir says what a folder holds instead of the file want, for an error about its absence:
+// a file whose name differs only in case (the usual mistake), else the folder's first entries.
+func (l *loader) describeDir(dir, want string) string {
+	entries, err := fs.ReadDir(l.fsys, dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "there is no such folder"
+	} else if err != nil {
+		return fmt.Sprintf("the folder cannot be listed (%v)", err)
+	}
+	var names []string
+	for _, e := range entries {
+		if strings.EqualFold(e.Name(), want) {
+			return fmt.Sprintf("found %q (names are case-sensitive: rename it to %s)", e.Name(), want)
+		}
+		n := fmt.Sprintf("%q", e.Name())
+		if e.IsDir() {
+			n = fmt.Sprintf("%q", e.Name()+"/")
+		}
+		names = append(names, n)
+	}
+	const shown = 8
+	switch {
+	case len(names) == 0:
+		return "the folder is empty"
+	case len(names) > shown:
+		return fmt.Sprintf("found %s and %d more", strings.Join(names[:shown], ", "), len(names)-shown)
+	}
+	return "found " + strings.Join(names, ", ")
 }
 
 // cleanRel cleans a path relative to a chunk folder and refuses anything that leaves it.

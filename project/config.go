@@ -4,23 +4,14 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/dazzlekit/dazzlekit/merge"
 	"github.com/moby/patternmatcher"
 	"gopkg.in/yaml.v3"
 )
 
-// Env var actions, as dazzle names them.
-const (
-	ActionUseFirst    = "use-first"
-	ActionUseLast     = "use-last"
-	ActionMerge       = "merge"
-	ActionMergeUnique = "merge-unique"
-)
-
-var actions = []string{ActionUseFirst, ActionUseLast, ActionMerge, ActionMergeUnique}
-
 type EnvVar struct {
 	Name   string
-	Action string // one of the Action constants; "" in the file means use-first
+	Action merge.Action // validated; a missing action is merge.UseFirst, as in dazzle
 	Line   int
 }
 
@@ -164,13 +155,16 @@ func parseEnvVars(f *yfile, items *yaml.Node, cfg *Config) error {
 		if err != nil {
 			return err
 		}
-		var actionNode *yaml.Node
+		var (
+			actionNode *yaml.Node
+			action     string
+		)
 		for _, fl := range fields {
 			switch fl.key {
 			case "name":
 				v.Name, err = f.str(fl.val, what+" name")
 			case "action":
-				v.Action, err = f.str(fl.val, what+" action")
+				action, err = f.str(fl.val, what+" action")
 				actionNode = fl.val
 			}
 			if err != nil {
@@ -184,11 +178,8 @@ func parseEnvVars(f *yfile, items *yaml.Node, cfg *Config) error {
 			return f.errf(item, "envvar %q is listed twice (also on line %d); keep one rule per variable", v.Name, prev)
 		}
 		lines[v.Name] = v.Line
-		if v.Action == "" {
-			v.Action = ActionUseFirst
-		}
-		if !contains(actions, v.Action) {
-			return f.errf(actionNode, "envvar %q has unknown action %q; use one of: %s", v.Name, v.Action, strings.Join(actions, ", "))
+		if v.Action, err = merge.ParseAction(action); err != nil {
+			return f.errf(actionNode, "envvar %q has %v", v.Name, err)
 		}
 		cfg.EnvVars = append(cfg.EnvVars, v)
 	}

@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"sort"
 	"strings"
+
+	"github.com/dazzlekit/dazzlekit/internal/diag"
 )
 
 // Error is a user-facing error that points at a file in the build context.
@@ -46,6 +48,9 @@ type Project struct {
 	Ignored    []string          // names of the chunks left out by Config.Ignore, sorted
 	Tests      map[string][]Test // key: chunk folder name ("base" for tests/base.yaml)
 	Files      map[string][]byte // every file read (path -> content)
+	// Warnings are what dazzle accepts but is likely a mistake (tests for a missing chunk folder,
+	// a test without assertions), in the order found; the frontend shows each once per build.
+	Warnings []diag.Warning
 
 	all      map[string]Chunk    // every chunk, ignored or not
 	folders  map[string][]string // folder with variants -> names of its variants, sorted

@@ -3,10 +3,13 @@ package project
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"reflect"
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/dazzlekit/dazzlekit/merge"
 )
 
 const realisticConfig = `# a realistic project
@@ -384,7 +387,7 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name: "missing base",
 			edit: map[string]string{"base/Dockerfile": "<delete>", "base/Dockerfile.ci": "<delete>", "base/chunk.yaml": "<delete>"},
-			want: `base/Dockerfile: not found: a dazzle project needs a base image Dockerfile in base/`,
+			want: `base/: no Dockerfile; there is no such folder; a dazzle project needs its base image's Dockerfile at base/Dockerfile`,
 		},
 		{
 			name: "base with two variants",
@@ -404,7 +407,28 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name: "chunk Dockerfile missing",
 			edit: map[string]string{"chunks/node/Dockerfile": "<delete>", "chunks/node/package.json": "{}"},
-			want: `chunks/node/Dockerfile: not found: every chunk folder needs a Dockerfile; add chunks/node/Dockerfile, or rename the folder to chunks/_node so it is skipped`,
+			want: `chunks/node/: no Dockerfile; found "package.json"; every chunk folder needs one: add chunks/node/Dockerfile, or rename the folder to chunks/_node so it is skipped`,
+		},
+		{
+			name: "chunk Dockerfile named in lower case",
+			edit: map[string]string{"chunks/node/Dockerfile": "<delete>", "chunks/node/dockerfile": "FROM x"},
+			want: `chunks/node/: no Dockerfile; found "dockerfile" (names are case-sensitive: rename it to Dockerfile); every chunk folder needs one: add chunks/node/Dockerfile, or rename the folder to chunks/_node so it is skipped`,
+		},
+		{
+			name: "base Dockerfile named in lower case",
+			edit: map[string]string{"base/chunk.yaml": "<delete>", "base/Dockerfile": "<delete>", "base/Dockerfile.ci": "<delete>", "base/DOCKERFILE": "FROM x"},
+			want: `base/: no Dockerfile; found "DOCKERFILE" (names are case-sensitive: rename it to Dockerfile); a dazzle project needs its base image's Dockerfile at base/Dockerfile`,
+		},
+		{
+			name: "empty chunk folder",
+			edit: map[string]string{"chunks/empty": "<dir>"},
+			want: `chunks/empty/: no Dockerfile; the folder is empty; every chunk folder needs one: add chunks/empty/Dockerfile, or rename the folder to chunks/_empty so it is skipped`,
+		},
+		{
+			name: "chunk folder with many files and no Dockerfile",
+			edit: map[string]string{"chunks/lots/a": "", "chunks/lots/b": "", "chunks/lots/c": "", "chunks/lots/d": "", "chunks/lots/e": "",
+				"chunks/lots/f": "", "chunks/lots/g": "", "chunks/lots/h/x": "", "chunks/lots/i": "", "chunks/lots/j": ""},
+			want: `chunks/lots/: no Dockerfile; found "a", "b", "c", "d", "e", "f", "g", "h/" and 2 more; every chunk folder needs one: add chunks/lots/Dockerfile, or rename the folder to chunks/_lots so it is skipped`,
 		},
 		{
 			name: "variant default Dockerfile missing",
@@ -477,11 +501,6 @@ func TestLoadErrors(t *testing.T) {
 			want: `chunks/a:b: chunk folder name "a:b" cannot be used: chunk names must not contain "/", "\", ":", ",", spaces or control characters; rename the folder`,
 		},
 		{
-			name: "tests for no chunk",
-			edit: map[string]string{"tests/nod.yaml": "- desc: x\n  command: [x]\n"},
-			want: `tests/nod.yaml: there is no chunk folder chunks/nod/ for these tests; tests/<name>.yaml holds the tests of chunks/<name>/ (chunk folders: golang, lang-java, node, tool), so rename or remove this file`, hasDt: true,
-		},
-		{
 			name: "tests yaml and yml",
 			edit: map[string]string{"tests/node.yml": "[]\n"},
 			want: `tests/node.yml: both tests/node.yaml and tests/node.yml hold tests for "node"; merge them into one file`,
@@ -542,6 +561,8 @@ func TestLoadErrors(t *testing.T) {
 			for p, c := range tc.edit {
 				if c == "<delete>" {
 					delete(fsys, p)
+				} else if c == "<dir>" {
+					fsys[p] = &fstest.MapFile{Mode: fs.ModeDir | 0o755}
 				} else {
 					fsys[p] = &fstest.MapFile{Data: []byte(c)}
 				}
@@ -664,4 +685,88 @@ func FuzzLoad(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The loader accepts exactly the actions merge can apply, spelled as merge spells them.
+func TestEnvActionsAreMerges(t *testing.T) {
+	for _, a := range merge.Actions() {
+		fsys := realistic()
+		fsys["dazzle.yaml"] = &fstest.MapFile{Data: []byte("combiner:\n  envvars:\n    - name: PATH\n      action: " + string(a) + "\n")}
+		p := mustLoad(t, fsys)
+		if got := p.Config.EnvVars[0].Action; got != a {
+			t.Errorf("action %q loaded as %q", a, got)
+		}
+	}
+	fsys := realistic()
+	fsys["dazzle.yaml"] = &fstest.MapFile{Data: []byte("combiner:\n  envvars:\n    - name: PATH\n")}
+	if got := mustLoad(t, fsys).Config.EnvVars[0].Action; got != merge.UseFirst {
+		t.Errorf("no action loaded as %q, want %q", got, merge.UseFirst)
+	}
+}
+
+func TestWarnings(t *testing.T) {
+	t.Run("realistic project", func(t *testing.T) {
+		var got []string
+		for _, w := range mustLoad(t, realistic()).Warnings {
+			got = append(got, w.String())
+		}
+		want := []string{`TestsNotRunByDazzle: tests/lang-java.yml:1: dazzle reads only tests/lang-java.yaml, so it never ran these tests; dazzlekit runs them: rename the file to tests/lang-java.yaml to say so`}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	})
+	t.Run("chunk folder that is a link", func(t *testing.T) {
+		fsys := realistic()
+		fsys["tests/lang-java.yaml"] = fsys["tests/lang-java.yml"]
+		delete(fsys, "tests/lang-java.yml")
+		fsys["chunks/lang-go"] = &fstest.MapFile{Data: []byte("golang"), Mode: fs.ModeSymlink | 0o777}
+		p := mustLoad(t, fsys)
+		if len(p.Warnings) != 1 || p.Warnings[0].String() != "ChunkFolderSymlink: chunks/lang-go: is a symbolic link, so it makes no chunk (dazzle skips it too); put the folder itself in chunks/, or rename the link to chunks/_lang-go to say it is not one" {
+			t.Errorf("warnings %v", p.Warnings)
+		}
+	})
+	t.Run("chunk.yaml without variants", func(t *testing.T) {
+		fsys := realistic()
+		fsys["tests/lang-java.yaml"] = fsys["tests/lang-java.yml"]
+		delete(fsys, "tests/lang-java.yml")
+		fsys["chunks/lang-java/chunk.yaml"] = &fstest.MapFile{Data: []byte("# none yet\nvariants: []\n")}
+		fsys["dazzle.yaml"] = &fstest.MapFile{Data: []byte("combiner:\n  combinations:\n    - name: a\n      chunks: [node]\n")}
+		p := mustLoad(t, fsys)
+		if len(p.Warnings) != 1 || p.Warnings[0].String() != `ChunkWithoutVariants: chunks/lang-java/chunk.yaml:2: chunks/lang-java/chunk.yaml defines no variants, so chunks/lang-java/ makes no chunk (dazzle skips it too); add variants: with at least one entry, or delete chunks/lang-java/chunk.yaml to build chunks/lang-java/Dockerfile as the chunk "lang-java"` {
+			t.Errorf("warnings %v", p.Warnings)
+		}
+		if got := names(p.Chunks); !reflect.DeepEqual(got, []string{"golang", "node", "tool"}) {
+			t.Errorf("chunks %v", got)
+		}
+	})
+	fsys := realistic()
+	fsys["tests/lang-java.yaml"] = fsys["tests/lang-java.yml"]
+	delete(fsys, "tests/lang-java.yml")
+	fsys["tests/lang-php.yaml"] = &fstest.MapFile{Data: []byte("not: [even, a, list\n")}
+	fsys["tests/tool.yaml"] = &fstest.MapFile{Data: []byte("- desc: checked\n  command: [tool]\n  assert: [status == 0]\n" +
+		"- desc: unchecked\n  command: [tool, --help]\n" +
+		"- desc: skipped\n  command: [tool]\n  skip: true\n" +
+		"- command: [tool, -v]\n  assert: []\n")}
+	p := mustLoad(t, fsys)
+	var got []string
+	for _, w := range p.Warnings {
+		got = append(got, w.String())
+		if string(w.Data) != string(fsys[w.File].Data) || w.Lang != "YAML" {
+			t.Errorf("%s: snippet data %q (%s), want the file's", w, w.Data, w.Lang)
+		}
+	}
+	want := []string{
+		"TestsWithoutChunk: tests/lang-php.yaml:1: there is no chunk folder chunks/lang-php/, so these tests never run (dazzle ignores them too); tests/<name>.yaml holds the tests of chunks/<name>/: rename the file after its chunk folder, or remove it",
+		`TestWithoutAssert: tests/tool.yaml:4: test "unchecked" has no assert:, so it passes whatever its command does (as in dazzle); add e.g. assert: [status == 0]`,
+		`TestWithoutAssert: tests/tool.yaml:9: this test has no assert:, so it passes whatever its command does (as in dazzle); add e.g. assert: [status == 0]`,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if _, ok := p.Tests["lang-php"]; ok {
+		t.Error("tests of a missing chunk folder were loaded")
+	}
+	if n := len(p.Tests["tool"]); n != 4 {
+		t.Errorf("tool has %d tests, want 4", n)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dazzlekit/dazzlekit/internal/diag"
 	"gopkg.in/yaml.v3"
 )
 
@@ -73,13 +74,16 @@ func (l *loader) loadTests(skipped []string) error {
 			if contains(skipped, folder) {
 				continue // the tests of a disabled chunk folder are disabled with it
 			}
+			// dazzle only reads the tests of chunk folders that exist, so projects carry such
+			// files (gitpod's workspace-images has tests/lang-php.yaml) and must still build.
 			data, err := l.read(file)
 			if err != nil {
 				return err
 			}
-			return &Error{File: file, Data: data, Msg: fmt.Sprintf(
-				"there is no chunk folder chunks/%s/ for these tests; tests/<name>.yaml holds the tests of chunks/<name>/ (chunk folders: %s), so rename or remove this file",
-				folder, folderList(l.folders))}
+			l.warn(diag.Warning{Rule: "TestsWithoutChunk", File: file, Line: 1, Data: data, Lang: "YAML", Msg: fmt.Sprintf(
+				"there is no chunk folder chunks/%s/, so these tests never run (dazzle ignores them too); tests/<name>.yaml holds the tests of chunks/<name>/: rename the file after its chunk folder, or remove it",
+				folder)})
+			continue
 		}
 		data, err := l.read(file)
 		if err != nil {
@@ -89,16 +93,28 @@ func (l *loader) loadTests(skipped []string) error {
 		if err != nil {
 			return err
 		}
+		if ext == ".yml" && folder != "base" && len(tests) > 0 {
+			l.warn(diag.Warning{Rule: "TestsNotRunByDazzle", File: file, Line: 1, Data: data, Lang: "YAML", Msg: fmt.Sprintf(
+				"dazzle reads only tests/%s.yaml, so it never ran these tests; dazzlekit runs them: rename the file to tests/%s.yaml to say so", folder, folder)})
+		}
+		for _, t := range tests {
+			if len(t.Assert) == 0 && !t.Skip && folder != "base" { // the base's tests never run
+
+				l.warn(diag.Warning{Rule: "TestWithoutAssert", File: file, Line: t.Line, Data: data, Lang: "YAML", Msg: fmt.Sprintf(
+					"%s has no assert:, so it passes whatever its command does (as in dazzle); add e.g. assert: [status == 0]",
+					testName(t))})
+			}
+		}
 		l.p.Tests[folder] = tests
 	}
 	return nil
 }
 
-func folderList(folders []string) string {
-	if len(folders) == 0 {
-		return "none"
+func testName(t Test) string {
+	if t.Desc == "" {
+		return "this test"
 	}
-	return strings.Join(folders, ", ")
+	return fmt.Sprintf("test %q", t.Desc)
 }
 
 func parseTests(f *yfile) ([]Test, error) {

@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/dazzlekit/dazzlekit/frontend"
+	"github.com/dazzlekit/dazzlekit/layerapply"
 	"github.com/moby/buildkit/frontend/gateway/grpcclient"
 	"github.com/moby/buildkit/util/appcontext"
 )
@@ -17,8 +18,17 @@ import (
 var Version = "dev"
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "run-test" {
-		os.Exit(runTest(os.Args[2:]))
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "run-test":
+			os.Exit(runTest(os.Args[2:]))
+		case "bake":
+			os.Exit(bake(os.Args[2:], os.Stdout, os.Stderr))
+		case layerapply.Command:
+			os.Exit(layerapply.Main(os.Args[2:], os.Stderr))
+		case "project":
+			os.Exit(projectCmd(os.Args[2:], os.Stdout, os.Stderr))
+		}
 	}
 	version := flag.Bool("version", false, "print the version and exit")
 	flag.Parse()

@@ -1,0 +1,171 @@
+package frontend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+
+	"github.com/dazzlekit/dazzlekit/project"
+	"github.com/moby/buildkit/client/llb"
+	gwclient "github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/tonistiigi/fsutil"
+	fstypes "github.com/tonistiigi/fsutil/types"
+)
+
+// dirRef answers like a gateway reference over a directory, errors included: they arrive as bare
+// messages, since gRPC does not carry the os error types across.
+type dirRef struct {
+	root  string
+	mu    sync.Mutex
+	reads []string // files read, in order
+}
+
+func (r *dirRef) ToState() (llb.State, error)    { return llb.Scratch(), nil }
+func (r *dirRef) Evaluate(context.Context) error { return nil }
+
+func (r *dirRef) ReadFile(_ context.Context, req gwclient.ReadRequest) ([]byte, error) {
+	r.mu.Lock()
+	r.reads = append(r.reads, req.Filename)
+	r.mu.Unlock()
+	dt, err := os.ReadFile(filepath.Join(r.root, req.Filename))
+	return dt, bare(err)
+}
+
+func (r *dirRef) StatFile(_ context.Context, req gwclient.StatRequest) (*fstypes.Stat, error) {
+	st, err := fsutil.Stat(filepath.Join(r.root, req.Path))
+	return st, bare(err)
+}
+
+func (r *dirRef) ReadDir(_ context.Context, req gwclient.ReadDirRequest) ([]*fstypes.Stat, error) {
+	entries, err := os.ReadDir(filepath.Join(r.root, req.Path))
+	if err != nil {
+		return nil, bare(err)
+	}
+	var out []*fstypes.Stat
+	for _, e := range entries {
+		st, err := fsutil.Stat(filepath.Join(r.root, req.Path, e.Name()))
+		if err != nil {
+			return nil, bare(err)
+		}
+		st.Path = e.Name()
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+func bare(err error) error {
+	if err == nil {
+		return nil
+	}
+	return errors.New(err.Error())
+}
+
+func writeTree(t *testing.T, files map[string]string) string {
+	t.Helper()
+	root := t.TempDir()
+	for p, content := range files {
+		full := filepath.Join(root, p)
+		if strings.HasSuffix(p, "/") {
+			if err := os.MkdirAll(full, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+func TestRefFSIsAnFS(t *testing.T) {
+	root := writeTree(t, map[string]string{
+		"dazzle.yaml": "combiner: {}\n", "base/Dockerfile": "FROM x\n", "chunks/a/Dockerfile": "FROM y\n",
+		"chunks/a/big.bin": strings.Repeat("z", 100000), "chunks/empty/": "",
+	})
+	fsys := &refFS{ctx: context.Background(), ref: &dirRef{root: root}}
+	if err := fstest.TestFS(fsys, "dazzle.yaml", "base/Dockerfile", "chunks/a/Dockerfile", "chunks/a/big.bin", "chunks/empty"); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"nope", "chunks/nope/Dockerfile"} {
+		if _, err := fs.Stat(fsys, name); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("Stat(%s): %v, want fs.ErrNotExist", name, err)
+		}
+		if _, err := fs.ReadFile(fsys, name); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("ReadFile(%s): %v, want fs.ErrNotExist", name, err)
+		}
+	}
+	if _, err := fs.ReadDir(fsys, "tests"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("ReadDir(tests): %v, want fs.ErrNotExist", err)
+	}
+	// As os.DirFS: a file is there, but is no directory.
+	if _, err := fs.ReadDir(fsys, "dazzle.yaml"); err == nil || err.Error() != "readdir dazzle.yaml: not a directory" {
+		t.Errorf("ReadDir of a file: %v, want not a directory", err)
+	}
+	if _, err := fs.Stat(fsys, "dazzle.yaml/x"); err == nil || err.Error() != "stat dazzle.yaml/x: not a directory" {
+		t.Errorf("Stat under a file: %v, want not a directory", err)
+	}
+}
+
+// The loader reads only what it needs: the chunks' other files never leave BuildKit, whatever
+// they are named, and no chunk folder is missed for the name of its Dockerfile.
+func TestLoadThroughRefFS(t *testing.T) {
+	files := map[string]string{
+		"base/Dockerfile":             "FROM scratch\n",
+		"chunks/go/Dockerfile":        "ARG base\nFROM ${base}\n",
+		"chunks/go/main.go":           "package main\n",
+		"chunks/java/chunk.yaml":      "variants:\n  - name: \"17\"\n    dockerfile: docker/build.df\n",
+		"chunks/java/docker/build.df": "ARG base\nFROM ${base}\n",
+		"chunks/java/jdk.tar":         strings.Repeat("j", 1000),
+		"chunks/_old/Dockerfile":      "FROMM broken\n",
+		"tests/go.yaml":               "- desc: go\n  command: [go, version]\n  assert: [status == 0]\n",
+		"tests/php.yaml":              "- desc: php\n  command: [php]\n",
+		"README.md":                   "docs\n",
+	}
+	ref := &dirRef{root: writeTree(t, files)}
+	if err := os.Symlink("go", filepath.Join(ref.root, "chunks", "golink")); err != nil {
+		t.Fatal(err)
+	}
+	p, err := project.Load(&refFS{ctx: context.Background(), ref: ref}, "dazzle.yaml", []byte("combiner:\n  combinations:\n    - name: all\n      chunks: [go, \"java:17\"]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var chunks []string
+	for _, c := range p.Chunks {
+		chunks = append(chunks, c.Name+"="+c.Dockerfile)
+	}
+	if want := []string{"go=chunks/go/Dockerfile", "java:17=chunks/java/docker/build.df"}; !reflect.DeepEqual(chunks, want) {
+		t.Errorf("chunks %v, want %v", chunks, want)
+	}
+	sort.Strings(ref.reads)
+	if want := []string{"base/Dockerfile", "chunks/go/Dockerfile", "chunks/java/chunk.yaml", "chunks/java/docker/build.df", "tests/go.yaml", "tests/php.yaml"}; !reflect.DeepEqual(ref.reads, want) {
+		t.Errorf("read %v, want %v", ref.reads, want)
+	}
+	var warned []string
+	for _, w := range p.Warnings {
+		warned = append(warned, fmt.Sprintf("%s %s:%d", w.Rule, w.File, w.Line))
+	}
+	if want := []string{"ChunkFolderSymlink chunks/golink:0", "TestsWithoutChunk tests/php.yaml:1"}; !reflect.DeepEqual(warned, want) {
+		t.Errorf("warnings %v, want %v", warned, want)
+	}
+
+	// A Dockerfile whose name no pattern would have matched is an error naming the folder.
+	files["chunks/node/dockerfile"] = "ARG base\nFROM ${base}\n"
+	_, err = project.Load(&refFS{ctx: context.Background(), ref: &dirRef{root: writeTree(t, files)}}, "dazzle.yaml", nil)
+	want := `chunks/node/: no Dockerfile; found "dockerfile" (names are case-sensitive: rename it to Dockerfile); every chunk folder needs one: add chunks/node/Dockerfile, or rename the folder to chunks/_node so it is skipped`
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v\nwant %s", err, want)
+	}
+}
