@@ -55,8 +55,8 @@ func CopyStack(base llb.State, chunks []Layer, a Applier, name string) llb.State
 func CopyStackHistory(img *dockerspec.DockerOCIImage, chunks []string) []ocispec.History {
 	var out []ocispec.History
 	for _, h := range img.History {
-		i := slices.IndexFunc(chunks, func(c string) bool { return h.Comment == HistoryComment(c) })
-		if i < 0 {
+		chunk, ok := ChunkFromHistoryComment(h.Comment)
+		if !ok || !slices.Contains(chunks, chunk) {
 			out = append(out, h)
 			continue
 		}
@@ -66,7 +66,7 @@ func CopyStackHistory(img *dockerspec.DockerOCIImage, chunks []string) []ocispec
 		}
 		out = append(out, ocispec.History{
 			Created:   h.Created,
-			CreatedBy: "dazzlekit: the own changes of chunk " + chunks[i] + ", copied onto the previous chunks",
+			CreatedBy: "dazzlekit: the own changes of chunk " + chunk + ", copied onto the previous chunks",
 			Comment:   h.Comment,
 		})
 	}
