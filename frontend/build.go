@@ -17,6 +17,8 @@ import (
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/dockerui"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/moby/buildkit/frontend/subrequests/lint"
+	"github.com/moby/buildkit/frontend/subrequests/outline"
 	"github.com/moby/buildkit/frontend/subrequests/targets"
 	"github.com/moby/buildkit/solver/pb"
 	"github.com/moby/buildkit/util/apicaps"
@@ -50,6 +52,9 @@ func build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 	}
 	// Once: each platform converts every Dockerfile again, and their lint warnings would repeat.
 	warn := diag.Once(warner(ctx, src))
+	if c.BuildOpts().Opts["requestid"] == lint.RequestLint {
+		warn = func(diag.Warning) {} // `--call check` returns the warnings as its result
+	}
 	for _, w := range opt.Warnings {
 		warn(w)
 	}
@@ -72,8 +77,27 @@ func build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 
 	// Subrequests are answered before any Dockerfile is converted: converting resolves base image
 	// metadata, which a user listing targets should not need.
+	meta := llbgen.NewMetaCache(c) // one per build: chunks and platforms share image lookups
+	input := func(platform *ocispecs.Platform) llbgen.Input {
+		return llbgen.Input{
+			Client:    c,
+			Opts:      c.BuildOpts().Opts,
+			Context:   *mainCtx,
+			Files:     files,
+			BuildArgs: opt.BuildArgs,
+			Platform:  platform,
+			Meta:      meta,
+			Warn:      warn,
+		}
+	}
 	if res, ok, err := bc.HandleSubrequest(ctx, dockerui.RequestHandler{
 		ListTargets: func(context.Context) (*targets.List, error) { return listTargets(proj), nil },
+		Outline: func(ctx context.Context) (*outline.Outline, error) {
+			return outlineProject(ctx, input(firstPlatform(bc)), proj)
+		},
+		Lint: func(ctx context.Context) (*lint.LintResults, error) {
+			return check(ctx, input(firstPlatform(bc)), proj, opt), nil
+		},
 	}); err != nil || ok {
 		return res, err
 	}
@@ -95,18 +119,8 @@ func build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 			"Docker's classic image store has no MergeOp: turn on the containerd image store, or use `docker buildx create --driver docker-container`"})
 	}
 
-	meta := llbgen.NewMetaCache(c) // one per build: chunks and platforms share image lookups
 	rb, err := bc.Build(ctx, func(ctx context.Context, platform *ocispecs.Platform, _ int) (*dockerui.BuildResult, error) {
-		b := &builder{c: c, bc: bc, proj: proj, opt: opt, sel: sel, warn: warn, copyStack: copyStack, in: llbgen.Input{
-			Client:    c,
-			Opts:      c.BuildOpts().Opts,
-			Context:   *mainCtx,
-			Files:     files,
-			BuildArgs: opt.BuildArgs,
-			Platform:  platform,
-			Meta:      meta,
-			Warn:      warn,
-		}}
+		b := &builder{c: c, bc: bc, proj: proj, opt: opt, sel: sel, warn: warn, copyStack: copyStack, in: input(platform)}
 		return b.build(ctx)
 	})
 	if err != nil {
@@ -343,4 +357,13 @@ func (c *optsClient) BuildOpts() gwclient.BuildOpts {
 	bo := c.Client.BuildOpts()
 	bo.Opts = c.opts
 	return bo
+}
+
+// firstPlatform is the platform `--call check|outline` convert for: the first one asked for.
+func firstPlatform(bc *dockerui.Client) *ocispecs.Platform {
+	if len(bc.TargetPlatforms) > 0 {
+		p := bc.TargetPlatforms[0]
+		return &p
+	}
+	return nil
 }

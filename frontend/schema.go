@@ -7,6 +7,8 @@ import (
 	"github.com/dazzlekit/dazzlekit/project"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/moby/buildkit/frontend/subrequests"
+	"github.com/moby/buildkit/frontend/subrequests/lint"
+	"github.com/moby/buildkit/frontend/subrequests/outline"
 	"github.com/moby/buildkit/frontend/subrequests/targets"
 )
 
@@ -44,7 +46,7 @@ func schemaSubrequest(requestID string) (*gwclient.Result, bool, error) {
 // describeRequests lists every subrequest this frontend answers (dockerui's own describe knows
 // only the standard ones).
 func describeRequests() (*gwclient.Result, error) {
-	all := []subrequests.Request{targets.SubrequestsTargetsDefinition}
+	all := []subrequests.Request{outline.SubrequestsOutlineDefinition, targets.SubrequestsTargetsDefinition, lint.SubrequestLintDefinition}
 	for _, s := range schemaRequests {
 		all = append(all, s.req)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerui"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/moby/buildkit/frontend/subrequests/outline"
 	"github.com/moby/buildkit/solver/errdefs"
 	"github.com/moby/buildkit/solver/pb"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
@@ -44,6 +45,7 @@ type Input struct {
 	Platform  *ocispecs.Platform
 	Meta      *MetaCache // image metadata lookups shared by every conversion of the build; nil: each asks Client
 	Warn      diag.Sink  // receives the Dockerfiles' lint warnings; nil: they are dropped
+	AllStages bool       // convert every stage, not only those the final one needs (for `--call check`)
 }
 
 // Converted is a converted Dockerfile: its final state and image config.
@@ -65,9 +67,46 @@ func Chunk(ctx context.Context, in Input, base *Converted, chunk project.Chunk) 
 }
 
 func convert(ctx context.Context, in Input, ch project.Chunk, base *Converted) (*Converted, error) {
-	chunkCtx, err := folderContext(in, ch)
+	opt, err := prepare(in, ch, base)
 	if err != nil {
 		return nil, err
+	}
+	warnSyntax(in, ch)
+	res, err := dockerfile2llb.Dockerfile2LLB(ctx, ch.DockerfileData, opt)
+	if err != nil {
+		return nil, withDockerfileSource(errors.Wrapf(err, "%s", ch.Dockerfile), opt.SourceMap, err)
+	}
+	// Checked only after converting, so a Dockerfile that does not parse reports that first.
+	if base != nil {
+		if err := buildsOnBase(ch, opt.Config.BuildArgs, in.Platform); err != nil {
+			return nil, withDockerfileSource(err, opt.SourceMap, err)
+		}
+	}
+	return &Converted{State: res.State, Image: res.Image, Epoch: res.Epoch}, nil
+}
+
+// Outline is what `--call outline` shows of one Dockerfile (its build args, secrets and ssh
+// mounts), converted with exactly the options a build gives it.
+func Outline(ctx context.Context, in Input, base *Converted, ch project.Chunk) (*outline.Outline, error) {
+	opt, err := prepare(in, ch, base)
+	if err != nil {
+		return nil, err
+	}
+	opt.Warn = nil
+	o, err := dockerfile2llb.Dockerfile2Outline(ctx, ch.DockerfileData, opt)
+	if err != nil {
+		return nil, withDockerfileSource(errors.Wrapf(err, "%s", ch.Dockerfile), opt.SourceMap, err)
+	}
+	return o, nil
+}
+
+// prepare gives a Dockerfile's conversion its options: its folder as the context, the base bound
+// to `base`, the build's own options and inputs, and the shared metadata lookups.
+func prepare(in Input, ch project.Chunk, base *Converted) (dockerfile2llb.ConvertOpt, error) {
+	var none dockerfile2llb.ConvertOpt
+	chunkCtx, err := folderContext(in, ch)
+	if err != nil {
+		return none, err
 	}
 	// The chunk sees the build's own options and inputs (named contexts such as bake's
 	// `target:` contexts arrive as inputs), plus its folder as the context and the base.
@@ -83,11 +122,11 @@ func convert(ctx context.Context, in Input, ch project.Chunk, base *Converted) (
 	if base != nil {
 		cfg, err := json.Marshal(base.Image)
 		if err != nil {
-			return nil, errors.Wrap(err, "encoding the base image config")
+			return none, errors.Wrap(err, "encoding the base image config")
 		}
 		md, err := json.Marshal(map[string][]byte{exptypes.ExporterImageConfigKey: cfg})
 		if err != nil {
-			return nil, err
+			return none, err
 		}
 		args["base"] = BaseName
 		opts["context:"+BaseName] = "input:" + BaseName
@@ -101,34 +140,24 @@ func convert(ctx context.Context, in Input, ch project.Chunk, base *Converted) (
 	}
 	bc, err := dockerui.NewClient(&chunkClient{Client: in.Client, opts: opts, inputs: inputs, meta: meta})
 	if err != nil {
-		return nil, errors.Wrapf(err, "%s", ch.Dockerfile)
+		return none, errors.Wrapf(err, "%s", ch.Dockerfile)
 	}
 	cfg := bc.Config
 	cfg.BuildArgs = args
 	cfg.Target = ""
 
-	warnSyntax(in, ch)
 	// The source map's state is the one its file name is relative to: the whole context.
 	ctxState := in.Context
 	sm := llb.NewSourceMap(&ctxState, ch.Dockerfile, "Dockerfile", ch.DockerfileData)
-	res, err := dockerfile2llb.Dockerfile2LLB(ctx, ch.DockerfileData, dockerfile2llb.ConvertOpt{
+	return dockerfile2llb.ConvertOpt{
 		Config:         cfg,
 		Client:         bc,
 		SourceMap:      sm,
 		MetaResolver:   meta,
 		TargetPlatform: in.Platform,
 		Warn:           lintWarner(in, ch, base != nil),
-	})
-	if err != nil {
-		return nil, withDockerfileSource(errors.Wrapf(err, "%s", ch.Dockerfile), sm, err)
-	}
-	// Checked only after converting, so a Dockerfile that does not parse reports that first.
-	if base != nil {
-		if err := buildsOnBase(ch, args, in.Platform); err != nil {
-			return nil, withDockerfileSource(err, sm, err)
-		}
-	}
-	return &Converted{State: res.State, Image: res.Image, Epoch: res.Epoch}, nil
+		AllStages:      in.AllStages,
+	}, nil
 }
 
 // folderContext is the chunk's folder as the build context, as dazzle built it: its
