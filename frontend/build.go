@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"maps"
 	"strings"
+	"time"
 
 	"github.com/dazzlekit/dazzlekit/internal/diag"
 	"github.com/dazzlekit/dazzlekit/llbgen"
@@ -32,6 +33,7 @@ func Build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 }
 
 func build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
+	start := time.Now()
 	bc, err := dockerui.NewClient(withDefaultFilename(c))
 	if err != nil {
 		return nil, err
@@ -79,7 +81,7 @@ func build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 		return nil, err
 	}
 	rb, err := bc.Build(ctx, func(ctx context.Context, platform *ocispecs.Platform, _ int) (*dockerui.BuildResult, error) {
-		b := &builder{c: c, bc: bc, proj: proj, opt: opt, sel: sel, warn: warn, in: llbgen.Input{
+		b := &builder{c: c, bc: bc, proj: proj, opt: opt, sel: sel, warn: warn, start: start, in: llbgen.Input{
 			Client:    c,
 			Opts:      c.BuildOpts().Opts,
 			Context:   *mainCtx,
@@ -142,6 +144,8 @@ type builder struct {
 	sel  selection
 	in   llbgen.Input
 	warn diag.Sink // problems worth telling that do not stop the build
+	// start is when this build began: a failed test result older than this came from the cache.
+	start time.Time
 
 	names llbgen.Names // whose each op is, applied to every solve's vertex names
 }
@@ -258,13 +262,22 @@ func (b *builder) subjects(chunks []*llbgen.Converted, combined llb.State, img *
 }
 
 func (b *builder) solve(ctx context.Context, st llb.State) (gwclient.Reference, error) {
+	return b.solveRequest(ctx, st, false)
+}
+
+// solveEvaluated builds st now rather than when its result is first read.
+func (b *builder) solveEvaluated(ctx context.Context, st llb.State) (gwclient.Reference, error) {
+	return b.solveRequest(ctx, st, true)
+}
+
+func (b *builder) solveRequest(ctx context.Context, st llb.State, evaluate bool) (gwclient.Reference, error) {
 	def, err := st.Marshal(ctx, llb.WithCaps(b.c.BuildOpts().LLBCaps))
 	if err != nil {
 		return nil, err
 	}
 	pbDef := def.ToPB()
 	b.names.Apply(pbDef)
-	res, err := b.c.Solve(ctx, gwclient.SolveRequest{Definition: pbDef, CacheImports: b.bc.CacheImports})
+	res, err := b.c.Solve(ctx, gwclient.SolveRequest{Definition: pbDef, CacheImports: b.bc.CacheImports, Evaluate: evaluate})
 	if err != nil {
 		return nil, err
 	}

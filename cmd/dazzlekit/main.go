@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/dazzlekit/dazzlekit/frontend"
+	"github.com/dazzlekit/dazzlekit/testexec/runner"
 	"github.com/moby/buildkit/frontend/gateway/grpcclient"
 	"github.com/moby/buildkit/util/appcontext"
 )
@@ -17,7 +18,7 @@ import (
 var Version = "dev"
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "run-test" {
+	if len(os.Args) > 1 && os.Args[1] == runner.Command {
 		os.Exit(runTest(os.Args[2:]))
 	}
 	version := flag.Bool("version", false, "print the version and exit")
