@@ -351,3 +351,52 @@ func TestFailingRunOfTestedChunk(t *testing.T) {
 		})
 	}
 }
+
+// Through the packaged frontend and docker buildx: a passing test is CACHED on the next build,
+// and `--no-cache` runs it again.
+func TestNoCacheRerunsTestsBuildx(t *testing.T) {
+	e := stack(t)
+	if e.frontend == "" {
+		t.Fatal("DAZZLEKIT_FRONTEND_IMAGE is not set")
+	}
+	// A fresh command (the desc is only the vertex's name), so earlier runs' cache cannot answer.
+	nonce := time.Now().UnixNano()
+	desc := fmt.Sprintf("it should have hi %d", nonce)
+	dir := writeFiles(t, map[string]string{
+		"dazzle.yaml":         "# syntax=" + e.frontend + "\n",
+		"base/Dockerfile":     okBase,
+		"chunks/a/Dockerfile": okChunk,
+		"tests/a.yaml":        fmt.Sprintf("- desc: %q\n  command: [sh, -c, \"cat /hi # %d\"]\n  assert: [status == 0]\n", desc, nonce),
+	})
+	vertex := "[test a] " + desc
+	// testState returns how the test vertex ended in buildx's plain progress: DONE or CACHED.
+	testState := func(extra ...string) string {
+		t.Helper()
+		args := append([]string{"buildx", "build", "--progress=plain", "-f", filepath.Join(dir, "dazzle.yaml"),
+			"--build-arg", "REGISTRY=" + e.registry}, extra...)
+		out, err := run(t, dir, "docker", append(args, dir)...)
+		if err != nil {
+			t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		id := ""
+		for _, line := range strings.Split(out, "\n") {
+			if n, rest, ok := strings.Cut(line, " "); ok && rest == vertex {
+				id = n
+			}
+			if id != "" && (line == id+" DONE" || strings.HasPrefix(line, id+" DONE ") || line == id+" CACHED") {
+				return strings.Fields(strings.TrimPrefix(line, id+" "))[0]
+			}
+		}
+		t.Fatalf("no end of vertex %q in the progress:\n%s", vertex, out)
+		return ""
+	}
+	if got := testState(); got != "DONE" {
+		t.Errorf("first build: test %s, want DONE", got)
+	}
+	if got := testState(); got != "CACHED" {
+		t.Errorf("second build: test %s, want CACHED", got)
+	}
+	if got := testState("--no-cache"); got != "DONE" {
+		t.Errorf("build with --no-cache: test %s, want DONE", got)
+	}
+}
