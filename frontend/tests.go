@@ -70,7 +70,7 @@ func testRunner(c gwclient.Client) testexec.Runner {
 // runTests runs every test of every subject (all of them, even after a failure) and returns the
 // outcomes in a stable order, and an error describing every failure.
 //
-// Each subject's image is solved before its tests, so a step of a chunk that fails is reported as
+// The subjects' images are solved before any test, so a step of a chunk that fails is reported as
 // that step's failure at its Dockerfile line, not as a failure of whichever test built it first.
 func (b *builder) runTests(ctx context.Context, subjects []subject) ([]Outcome, error) {
 	r := testRunner(b.c)
@@ -87,32 +87,37 @@ func (b *builder) runTests(ctx context.Context, subjects []subject) ([]Outcome, 
 			failures = append(failures, o.Message)
 		}
 	}
+	// Every image first, then the tests: a test started early would be cancelled by another
+	// image's failure and show as failed next to it.
+	images, ictx := errgroup.WithContext(ctx)
+	for _, s := range subjects {
+		images.Go(func() error {
+			_, err := b.solveEvaluated(ictx, s.state)
+			return err
+		})
+	}
+	if err := images.Wait(); err != nil {
+		return nil, err
+	}
 	eg, ctx := errgroup.WithContext(ctx)
 	for _, s := range subjects {
-		eg.Go(func() error {
-			if _, err := b.solveEvaluated(ctx, s.state); err != nil {
-				return err
+		for _, tc := range s.tests {
+			t := tc.test
+			o := Outcome{Subject: s.label, Chunk: tc.chunk, Desc: t.Desc, File: t.File, Line: t.Line}
+			if t.Skip {
+				o.Result = "skipped"
+				record(o)
+				continue
 			}
-			teg, ctx := errgroup.WithContext(ctx)
-			for _, tc := range s.tests {
-				t := tc.test
-				o := Outcome{Subject: s.label, Chunk: tc.chunk, Desc: t.Desc, File: t.File, Line: t.Line}
-				if t.Skip {
-					o.Result = "skipped"
-					record(o)
-					continue
+			eg.Go(func() error {
+				o, err := b.runJudged(ctx, r, s, t, o)
+				if err != nil {
+					return errors.Wrapf(err, "%s:%d: test %q", t.File, t.Line, t.Desc)
 				}
-				teg.Go(func() error {
-					o, err := b.runJudged(ctx, r, s, t, o)
-					if err != nil {
-						return errors.Wrapf(err, "%s:%d: test %q", t.File, t.Line, t.Desc)
-					}
-					record(o)
-					return nil
-				})
-			}
-			return teg.Wait()
-		})
+				record(o)
+				return nil
+			})
+		}
 	}
 	if err := eg.Wait(); err != nil {
 		return nil, err
