@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"maps"
 	"strings"
+	"time"
 
 	"github.com/dazzlekit/dazzlekit/internal/diag"
 	"github.com/dazzlekit/dazzlekit/llbgen"
@@ -35,6 +36,7 @@ func Build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 }
 
 func build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
+	start := time.Now()
 	bc, err := dockerui.NewClient(withDefaultFilename(c))
 	if err != nil {
 		return nil, err
@@ -120,7 +122,7 @@ func build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 	}
 
 	rb, err := bc.Build(ctx, func(ctx context.Context, platform *ocispecs.Platform, _ int) (*dockerui.BuildResult, error) {
-		b := &builder{c: c, bc: bc, proj: proj, opt: opt, sel: sel, warn: warn, copyStack: copyStack, in: input(platform)}
+		b := &builder{c: c, bc: bc, proj: proj, opt: opt, sel: sel, warn: warn, copyStack: copyStack, start: start, in: input(platform)}
 		return b.build(ctx)
 	})
 	if err != nil {
@@ -180,6 +182,8 @@ type builder struct {
 	// copyStack composes by copying each chunk's changes (merge.CopyStack), for a BuildKit without
 	// DiffOp/MergeOp or when asked to.
 	copyStack bool
+	// start is when this build began: a failed test result older than this came from the cache.
+	start time.Time
 
 	names llbgen.Names // whose each op is, applied to every solve's vertex names
 }
@@ -224,7 +228,7 @@ func (b *builder) build(ctx context.Context) (*dockerui.BuildResult, error) {
 	combined := merge.Layers(base.State, layers, fmt.Sprintf("[combine %s] base + %d chunks", b.sel.name, len(chunks)))
 	img := merge.Config(base.Image, images, envRules(b.proj))
 	if b.copyStack {
-		r := runner(b.c)
+		r := testRunner(b.c)
 		combined = merge.CopyStack(base.State, layers, merge.Applier{State: r.State, Path: r.Path}, b.sel.name)
 		names := make([]string, len(layers))
 		for i, l := range layers {
@@ -314,13 +318,22 @@ func (b *builder) subjects(chunks []*llbgen.Converted, combined llb.State, img *
 }
 
 func (b *builder) solve(ctx context.Context, st llb.State) (gwclient.Reference, error) {
+	return b.solveRequest(ctx, st, false)
+}
+
+// solveEvaluated builds st now rather than when its result is first read.
+func (b *builder) solveEvaluated(ctx context.Context, st llb.State) (gwclient.Reference, error) {
+	return b.solveRequest(ctx, st, true)
+}
+
+func (b *builder) solveRequest(ctx context.Context, st llb.State, evaluate bool) (gwclient.Reference, error) {
 	def, err := st.Marshal(ctx, llb.WithCaps(b.c.BuildOpts().LLBCaps))
 	if err != nil {
 		return nil, err
 	}
 	pbDef := def.ToPB()
 	b.names.Apply(pbDef)
-	res, err := b.c.Solve(ctx, gwclient.SolveRequest{Definition: pbDef, CacheImports: b.bc.CacheImports})
+	res, err := b.c.Solve(ctx, gwclient.SolveRequest{Definition: pbDef, CacheImports: b.bc.CacheImports, Evaluate: evaluate})
 	if err != nil {
 		return nil, err
 	}

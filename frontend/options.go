@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dazzlekit/dazzlekit/internal/diag"
+	"github.com/dazzlekit/dazzlekit/project"
 	"github.com/moby/buildkit/frontend/dockerui"
 	"github.com/moby/buildkit/util/suggest"
 )
@@ -78,7 +79,7 @@ func ParseOptions(cfg dockerui.Config) (Options, error) {
 		Target:      cfg.Target,
 		BuildArgs:   map[string]string{},
 		Labels:      maps.Clone(cfg.Labels),
-		TestTimeout: 5 * time.Minute, // dazzle's limit per test
+		TestTimeout: project.DefaultTestTimeout,
 	}
 	o.Epoch = time.Unix(0, 0).UTC()
 	for k, v := range cfg.BuildArgs {
@@ -122,9 +123,9 @@ func ParseOptions(cfg dockerui.Config) (Options, error) {
 		return o, fmt.Errorf("build-arg %s and %s contradict each other: set only one", argNoTest, argTestReport)
 	}
 	if v := cfg.BuildArgs[argTestTimeout]; v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return o, fmt.Errorf("build-arg %s=%q is not a positive duration: use e.g. 90s or 5m", argTestTimeout, v)
+		d, err := project.ParseTestTimeout(v)
+		if err != nil {
+			return o, fmt.Errorf("build-arg %s=%q %s", argTestTimeout, v, err)
 		}
 		o.TestTimeout = d
 	}

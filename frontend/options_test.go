@@ -109,7 +109,7 @@ func TestParseOptions(t *testing.T) {
 		{
 			name:    "bad timeout",
 			cfg:     dockerui.Config{BuildArgs: map[string]string{"DAZZLE_TEST_TIMEOUT": "-1s"}},
-			wantErr: `build-arg DAZZLE_TEST_TIMEOUT="-1s" is not a positive duration: use e.g. 90s or 5m`,
+			wantErr: `build-arg DAZZLE_TEST_TIMEOUT="-1s" must be more than zero`,
 		},
 		{
 			name:    "no test and report",

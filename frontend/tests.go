@@ -10,6 +10,8 @@ import (
 
 	"github.com/dazzlekit/dazzlekit/project"
 	"github.com/dazzlekit/dazzlekit/testexec"
+	"github.com/dazzlekit/dazzlekit/testexec/assert"
+	"github.com/dazzlekit/dazzlekit/testexec/runner"
 	"github.com/moby/buildkit/client/llb"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/moby/buildkit/solver/errdefs"
@@ -20,7 +22,7 @@ import (
 )
 
 // assertTimeout bounds one assertion's evaluation, so `while(true){}` cannot hang a build.
-const assertTimeout = testexec.DefaultAssertionTimeout
+const assertTimeout = assert.DefaultAssertionTimeout
 
 // runnerLocal is the local context an in-process build (where the frontend has no image of its own
 // to mount) names to provide a static dazzlekit binary as the test runner.
@@ -54,9 +56,9 @@ type Outcome struct {
 	failLine int
 }
 
-// runner returns where the test runner binary comes from: the frontend's own image when it runs as
+// testRunner returns where the test runner binary comes from: the frontend's own image when it runs as
 // an image, otherwise the local context an in-process build provides.
-func runner(c gwclient.Client) testexec.Runner {
+func testRunner(c gwclient.Client) testexec.Runner {
 	if cf, ok := c.(interface{ CurrentFrontend() (*llb.State, error) }); ok {
 		if st, err := cf.CurrentFrontend(); err == nil && st != nil {
 			return testexec.Runner{State: *st, Path: "/dazzlekit"}
@@ -67,13 +69,36 @@ func runner(c gwclient.Client) testexec.Runner {
 
 // runTests runs every test of every subject (all of them, even after a failure) and returns the
 // outcomes in a stable order, and an error describing every failure.
+//
+// The subjects' images are solved before any test, so a step of a chunk that fails is reported as
+// that step's failure at its Dockerfile line, not as a failure of whichever test built it first.
 func (b *builder) runTests(ctx context.Context, subjects []subject) ([]Outcome, error) {
-	r := runner(b.c)
+	r := testRunner(b.c)
 	var (
 		mu       sync.Mutex
 		outcomes []Outcome
 		failures []string
 	)
+	record := func(o Outcome) {
+		mu.Lock()
+		defer mu.Unlock()
+		outcomes = append(outcomes, o)
+		if o.Result == "failed" {
+			failures = append(failures, o.Message)
+		}
+	}
+	// Every image first, then the tests: a test started early would be cancelled by another
+	// image's failure and show as failed next to it.
+	images, ictx := errgroup.WithContext(ctx)
+	for _, s := range subjects {
+		images.Go(func() error {
+			_, err := b.solveEvaluated(ictx, s.state)
+			return err
+		})
+	}
+	if err := images.Wait(); err != nil {
+		return nil, err
+	}
 	eg, ctx := errgroup.WithContext(ctx)
 	for _, s := range subjects {
 		for _, tc := range s.tests {
@@ -81,37 +106,15 @@ func (b *builder) runTests(ctx context.Context, subjects []subject) ([]Outcome, 
 			o := Outcome{Subject: s.label, Chunk: tc.chunk, Desc: t.Desc, File: t.File, Line: t.Line}
 			if t.Skip {
 				o.Result = "skipped"
-				mu.Lock()
-				outcomes = append(outcomes, o)
-				mu.Unlock()
+				record(o)
 				continue
 			}
 			eg.Go(func() error {
-				res, err := b.runOne(ctx, r, s, t)
+				o, err := b.runJudged(ctx, r, s, t, o)
 				if err != nil {
 					return errors.Wrapf(err, "%s:%d: test %q", t.File, t.Line, t.Desc)
 				}
-				checks := testexec.Check(t.Assert, *res, assertTimeout)
-				o.Status = res.Status
-				o.Result = "passed"
-				var failed []testexec.AssertionOutcome
-				for _, c := range checks {
-					if !c.Passed {
-						failed = append(failed, c)
-						o.Failed = append(o.Failed, c.Expr)
-					}
-				}
-				if len(failed) > 0 || res.TimedOut || (res.Error != "" && len(t.Assert) == 0) {
-					o.Result = "failed"
-					o.failLine = assertLine(t, failed)
-					o.Message = testexec.FormatFailure(fmt.Sprintf("[test %s] %s", s.label, t.Desc), fmt.Sprintf("%s:%d", t.File, o.failLine), checks, *res, b.timeout(t))
-				}
-				mu.Lock()
-				outcomes = append(outcomes, o)
-				if o.Result == "failed" {
-					failures = append(failures, o.Message)
-				}
-				mu.Unlock()
+				record(o)
 				return nil
 			})
 		}
@@ -195,24 +198,57 @@ func (r Report) Text() string {
 	return b.String()
 }
 
-// timeout is the test's own limit, else the build's default.
-func (b *builder) timeout(t project.Test) time.Duration {
-	if d, err := time.ParseDuration(t.Timeout); err == nil && d > 0 {
-		return d // validated when the project was loaded
+// runJudged runs one test and judges it. A failed result that predates this build came from
+// BuildKit's cache (the exec op succeeds whatever the test's verdict, so BuildKit caches failures
+// too): the test runs again, ignoring the cache, as a failed RUN step would. BuildKit then keeps the
+// newer result for the op (solver.getBestResult takes the latest record), so a test that passes
+// now is answered from the cache next time.
+func (b *builder) runJudged(ctx context.Context, r testexec.Runner, s subject, t project.Test, o Outcome) (Outcome, error) {
+	noCache := b.bc.IsNoCache("")
+	for {
+		res, err := b.runOne(ctx, r, s, t, noCache)
+		if err != nil {
+			return o, err
+		}
+		judged := b.judge(s, t, o, res)
+		if judged.Result == "failed" && !noCache && time.Unix(0, res.Started).Before(b.start) {
+			noCache = true
+			continue
+		}
+		return judged, nil
 	}
-	return b.opt.TestTimeout
+}
+
+// judge evaluates t's assertions on res. As in dazzle, a test without assertions passes whatever
+// its command did, unless the command outlived its time limit.
+func (b *builder) judge(s subject, t project.Test, o Outcome, res *runner.Result) Outcome {
+	checks := assert.Check(t.Assert, *res, assertTimeout)
+	o.Status = res.Status
+	o.Result = "passed"
+	var failed []assert.AssertionOutcome
+	for _, c := range checks {
+		if !c.Passed {
+			failed = append(failed, c)
+			o.Failed = append(o.Failed, c.Expr)
+		}
+	}
+	if len(failed) > 0 || res.TimedOut {
+		o.Result = "failed"
+		o.failLine = assertLine(t, failed)
+		o.Message = assert.FormatFailure(fmt.Sprintf("[test %s] %s", s.label, t.Desc), fmt.Sprintf("%s:%d", t.File, o.failLine), checks, *res, t.TimeLimit(b.opt.TestTimeout))
+	}
+	return o
 }
 
 // assertLine is the line a failure points at: the first failing assertion's, else the test's.
-func assertLine(t project.Test, failed []testexec.AssertionOutcome) int {
+func assertLine(t project.Test, failed []assert.AssertionOutcome) int {
 	if len(failed) > 0 && failed[0].Index < len(t.AssertLines) {
 		return t.AssertLines[failed[0].Index]
 	}
 	return t.Line
 }
 
-func (b *builder) runOne(ctx context.Context, r testexec.Runner, s subject, t project.Test) (*testexec.Result, error) {
-	timeout := b.timeout(t)
+func (b *builder) runOne(ctx context.Context, r testexec.Runner, s subject, t project.Test, ignoreCache bool) (*runner.Result, error) {
 	argv := append(append([]string{}, t.Entrypoint...), t.Command...)
 	spec := testexec.Spec{
 		Desc:    t.Desc,
@@ -221,27 +257,33 @@ func (b *builder) runOne(ctx context.Context, r testexec.Runner, s subject, t pr
 		User:    t.User,
 		PTY:     len(t.Entrypoint) > 0,
 		Network: t.Network,
-		Timeout: timeout,
+		Timeout: t.TimeLimit(b.opt.TestTimeout),
 	}
 	var env []string
-	workdir := ""
+	// Tests run in /, not the image's WORKDIR: dazzle runs them there, and a test that uses a
+	// relative path must give the same result under both.
+	workdir := "/"
 	if s.image != nil {
-		env, workdir = s.image.Config.Env, s.image.Config.WorkingDir
+		env = s.image.Config.Env
 		if spec.User == "" {
 			// As `docker run` would: the image's USER, which the exec op does not take from the config.
 			spec.User = s.image.Config.User
 		}
 	}
-	out := testexec.Exec(s.state, env, workdir, r, spec, fmt.Sprintf("[test %s] %s", s.label, t.Desc))
+	var opts []llb.RunOption
+	if ignoreCache {
+		opts = append(opts, llb.IgnoreCache)
+	}
+	out := testexec.Exec(s.state, env, workdir, r, spec, fmt.Sprintf("[test %s] %s", s.label, t.Desc), opts...)
 	ref, err := b.solve(ctx, out)
 	if err != nil {
 		return nil, err
 	}
-	dt, err := ref.ReadFile(ctx, gwclient.ReadRequest{Filename: testexec.ResultFile})
+	dt, err := ref.ReadFile(ctx, gwclient.ReadRequest{Filename: runner.ResultFile})
 	if err != nil {
 		return nil, errors.Wrap(err, "reading the test runner's result")
 	}
-	rr, err := testexec.DecodeResult(dt)
+	rr, err := runner.DecodeResult(dt)
 	if err != nil {
 		return nil, errors.Wrap(err, "decoding the test runner's result")
 	}

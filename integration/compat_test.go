@@ -250,10 +250,6 @@ var compatWant = map[compatKey]string{
 // compatKitDiffers are the outcomes where dazzlekit differs, deliberately or not decided yet, and why.
 var compatKitDiffers = map[compatKey]struct{ result, why string }{
 	{"zz-checks", "user by name"}: {"passed", "`user:` may be a name in dazzlekit"},
-	// Not in README's list of differences, and they can change a test's outcome (relative paths,
-	// $USER): reported to be decided (match dazzle, or document them as deliberate).
-	{"zz-checks", "the working directory"}: {"failed", "UNDECIDED: dazzlekit runs tests in the image's WORKDIR (/root), dazzle in /"},
-	{"zz-checks", "USER is not set"}:       {"failed", "UNDECIDED: dazzlekit sets USER to the test's user, dazzle sets none"},
 }
 
 func TestCompat(t *testing.T) {

@@ -3,10 +3,13 @@ package integration
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -46,15 +49,18 @@ func passingTestsProject(t *testing.T) string {
     - stdout.trim() == "65534"
 - desc: "it should get a terminal with an entrypoint"
   entrypoint: [sh, -c]
-  command: ["[ -t 0 ] && echo tty || echo notty"]
+  command: ["[ -t 0 ] && echo tty || echo notty; [ -t 1 ] || echo out; echo err >&2"]
   assert:
-    - stdout.trim() == "tty"
+    - stdout == "tty\nout\n"
+    - stderr == "err\n"
+- desc: "it should pass without assertions"
+  command: ["/no/such/command"]
 - desc: "it should have no network"
+  network: false
   command: ["sh", "-c", "tail -n +3 /proc/net/dev | wc -l"]
   assert:
     - stdout.trim() == "1"
-- desc: "it should have the network when it asks"
-  network: true
+- desc: "it should have the network, as under dazzle"
   command: ["sh", "-c", "tail -n +3 /proc/net/dev | wc -l"]
   assert:
     - stdout.trim() != "1"
@@ -74,7 +80,7 @@ func TestTestsPass(t *testing.T) {
 	p := e.mustBuild(t, dir, map[string]string{"target": "both"}, "")
 	names := p.names()
 	for _, want := range []string{
-		"[test a] it should pass", "[test b] it should have b",
+		"[test a] it should pass", "[test b] it should have b", "[test a] it should pass without assertions",
 		"[test both] it should pass", "[test both] it should have no network", "[test both] it should have b",
 	} {
 		if !slices.Contains(names, want) {
@@ -106,9 +112,9 @@ func TestTestReport(t *testing.T) {
 	if err := json.Unmarshal(dt, &r); err != nil {
 		t.Fatal(err)
 	}
-	// a: 8 run + 1 skipped; b: 1 pass + 1 fail; each against its chunk and the combination.
-	if r.Passed != 18 || r.Failed != 2 || r.Skipped != 2 {
-		t.Errorf("passed %d failed %d skipped %d, want 18/2/2:\n%s", r.Passed, r.Failed, r.Skipped, dt)
+	// a: 9 run + 1 skipped; b: 1 pass + 1 fail; each against its chunk and the combination.
+	if r.Passed != 20 || r.Failed != 2 || r.Skipped != 2 {
+		t.Errorf("passed %d failed %d skipped %d, want 20/2/2:\n%s", r.Passed, r.Failed, r.Skipped, dt)
 	}
 	txt, _ := os.ReadFile(filepath.Join(out, "report.txt"))
 	if !strings.Contains(string(txt), "failed  [test b] it should fail (tests/b.yaml:4)") {
@@ -248,5 +254,149 @@ func TestTestsCachedAndSkippable(t *testing.T) {
 		if strings.HasPrefix(n, "[test ") {
 			t.Errorf("DAZZLE_NO_TEST=1 but %q ran", n)
 		}
+	}
+}
+
+// A failed test is never answered from the cache: it runs again on the next build, as a failed RUN
+// step would, while a passing one is cached; --no-cache reruns every test.
+func TestFailedTestsRerun(t *testing.T) {
+	e := stack(t)
+	var answer atomic.Value
+	answer.Store("fail")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprint(w, answer.Load())
+	}))
+	defer srv.Close()
+	// A fresh command, so BuildKit's cache from earlier runs of this test cannot answer.
+	nonce := time.Now().UnixNano()
+	failing := fmt.Sprintf("- desc: \"it should fail\"\n  command: [sh, -c, \"echo fail %d\"]\n  assert: [status == 1]\n", nonce)
+	flaky := fmt.Sprintf("- desc: \"it should hear pass\"\n  network: true\n  command: [wget, -qO-, %q]\n  assert: ['stdout == \"pass\"']\n", srv.URL)
+	dir := writeFiles(t, map[string]string{
+		"dazzle.yaml":         "",
+		"base/Dockerfile":     okBase,
+		"chunks/a/Dockerfile": okChunk,
+		"tests/a.yaml":        failing + flaky,
+	})
+	attrs := map[string]string{"target": "chunk:a"}
+	build := func(wantErr []string, wantRan ...string) *progress {
+		t.Helper()
+		p, err := e.build(t, dir, buildOpts{attrs: attrs})
+		msg := errText(err)
+		if len(wantErr) == 0 && err != nil {
+			t.Fatalf("build failed: %s", msg)
+		}
+		for _, w := range wantErr {
+			if !strings.Contains(msg, w) {
+				t.Errorf("error does not contain %q:\n%s", w, msg)
+			}
+		}
+		ran := p.ran("[test ")
+		slices.Sort(ran)
+		ran = slices.Compact(ran)
+		if !slices.Equal(ran, wantRan) {
+			t.Errorf("tests that ran: %q, want %q", ran, wantRan)
+		}
+		return p
+	}
+
+	both := []string{"[test a] it should fail", "[test a] it should hear pass"}
+	build([]string{"2 of 2 tests failed", "[test a] it should fail\n  defined at tests/a.yaml:3"}, both...)
+	// The failures were cached by the first build's ops; both run again, one now passes.
+	answer.Store("pass")
+	build([]string{"1 of 2 tests failed", "[test a] it should fail\n  defined at tests/a.yaml:3", "command exit status: 0"}, both...)
+
+	// What is cached now is the passing run: without the failing test nothing runs.
+	if err := os.WriteFile(filepath.Join(dir, "tests/a.yaml"), []byte(flaky), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	answer.Store("fail") // a rerun would fail the build
+	p := build(nil)
+	if !slices.Contains(p.names(), "[test a] it should hear pass") {
+		t.Errorf("no cached vertex of the passing test: %q", p.names())
+	}
+
+	// --no-cache (buildctl --no-cache, buildx --no-cache) reruns it.
+	answer.Store("pass")
+	attrs["no-cache"] = ""
+	build(nil, "[test a] it should hear pass")
+}
+
+// A failing step of a chunk with tests is the chunk's failure at its Dockerfile line, not a test's.
+func TestFailingRunOfTestedChunk(t *testing.T) {
+	e := stack(t)
+	dir := writeFiles(t, map[string]string{
+		"dazzle.yaml":         "combiner:\n  combinations:\n    - name: both\n      chunks: [a, b]\n",
+		"base/Dockerfile":     okBase,
+		"chunks/a/Dockerfile": okChunk,
+		"chunks/b/Dockerfile": "ARG base\nFROM ${base}\nRUN exit 3\n",
+		"tests/a.yaml":        "- desc: \"it should have hi\"\n  command: [cat, /hi]\n  assert: [status == 0]\n",
+		"tests/b.yaml":        "- desc: \"it should run\"\n  command: [\"true\"]\n  assert: [status == 0]\n",
+	})
+	for _, target := range []string{"both", "chunk:b"} {
+		t.Run(target, func(t *testing.T) {
+			p, err := e.build(t, dir, buildOpts{attrs: map[string]string{"target": target}})
+			msg := errText(err)
+			if !strings.HasPrefix(msg, "failed to solve: process \"/bin/sh -c exit 3\" did not complete successfully: exit code: 3\nchunks/b/Dockerfile:3\n") ||
+				!strings.Contains(msg, ">>> RUN exit 3") {
+				t.Errorf("error is not the chunk's step at its line:\n%s", msg)
+			}
+			for _, bad := range []string{"tests/", "test \""} {
+				if strings.Contains(msg, bad) {
+					t.Errorf("error mentions %q:\n%s", bad, msg)
+				}
+			}
+			if failed := p.failed(); len(failed) != 1 || !strings.HasPrefix(failed[0], "[chunk b ") || !strings.HasSuffix(failed[0], "] RUN exit 3") {
+				t.Errorf("failed vertices %q, want the chunk's step named after it", failed)
+			}
+		})
+	}
+}
+
+// Through the packaged frontend and docker buildx: a passing test is CACHED on the next build,
+// and `--no-cache` runs it again.
+func TestNoCacheRerunsTestsBuildx(t *testing.T) {
+	e := stack(t)
+	if e.frontend == "" {
+		t.Fatal("DAZZLEKIT_FRONTEND_IMAGE is not set")
+	}
+	// A fresh command (the desc is only the vertex's name), so earlier runs' cache cannot answer.
+	nonce := time.Now().UnixNano()
+	desc := fmt.Sprintf("it should have hi %d", nonce)
+	dir := writeFiles(t, map[string]string{
+		"dazzle.yaml":         "# syntax=" + e.frontend + "\n",
+		"base/Dockerfile":     okBase,
+		"chunks/a/Dockerfile": okChunk,
+		"tests/a.yaml":        fmt.Sprintf("- desc: %q\n  command: [sh, -c, \"cat /hi # %d\"]\n  assert: [status == 0]\n", desc, nonce),
+	})
+	vertex := "[test a] " + desc
+	// testState returns how the test vertex ended in buildx's plain progress: DONE or CACHED.
+	testState := func(extra ...string) string {
+		t.Helper()
+		args := append([]string{"buildx", "build", "--progress=plain", "-f", filepath.Join(dir, "dazzle.yaml"),
+			"--build-arg", "REGISTRY=" + e.registry}, extra...)
+		out, err := run(t, dir, "docker", append(args, dir)...)
+		if err != nil {
+			t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		id := ""
+		for _, line := range strings.Split(out, "\n") {
+			if n, rest, ok := strings.Cut(line, " "); ok && rest == vertex {
+				id = n
+			}
+			if id != "" && (line == id+" DONE" || strings.HasPrefix(line, id+" DONE ") || line == id+" CACHED") {
+				return strings.Fields(strings.TrimPrefix(line, id+" "))[0]
+			}
+		}
+		t.Fatalf("no end of vertex %q in the progress:\n%s", vertex, out)
+		return ""
+	}
+	if got := testState(); got != "DONE" {
+		t.Errorf("first build: test %s, want DONE", got)
+	}
+	if got := testState(); got != "CACHED" {
+		t.Errorf("second build: test %s, want CACHED", got)
+	}
+	if got := testState("--no-cache"); got != "DONE" {
+		t.Errorf("build with --no-cache: test %s, want DONE", got)
 	}
 }

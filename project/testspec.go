@@ -29,7 +29,7 @@ type Test struct {
 	User       string   `yaml:"user"` // number or name, as written ("1000")
 	Skip       bool     `yaml:"skip"`
 	Assert     []string `yaml:"assert"`
-	Network    bool     `yaml:"network"` // our extension: opt in to network access (default none)
+	Network    bool     `yaml:"network"` // our extension: false runs the test without network (default true, as dazzle)
 	Timeout    string   `yaml:"timeout"` // our extension: Go duration; "" = the frontend's default
 
 	File        string `yaml:"-"` // "tests/node.yaml"
@@ -137,7 +137,8 @@ func parseTests(f *yfile) ([]Test, error) {
 }
 
 func parseTest(f *yfile, item *yaml.Node, i int) (Test, error) {
-	t := Test{File: f.name, Line: item.Line}
+	// Network on unless the test turns it off: dazzle runs every test with the network.
+	t := Test{File: f.name, Line: item.Line, Network: true}
 	what := fmt.Sprintf("test #%d", i+1)
 	fields, err := f.fields(item, what, testFields)
 	if err != nil {
@@ -197,13 +198,34 @@ func parseTest(f *yfile, item *yaml.Node, i int) (Test, error) {
 		}
 	}
 	if t.Timeout != "" {
-		d, err := time.ParseDuration(t.Timeout)
-		if err != nil {
-			return t, f.errf(timeoutNode, "timeout %q of %s is not a duration; write it like 30s, 5m or 1m30s", t.Timeout, what)
-		}
-		if d <= 0 {
-			return t, f.errf(timeoutNode, "timeout %q of %s must be more than zero", t.Timeout, what)
+		if _, err := ParseTestTimeout(t.Timeout); err != nil {
+			return t, f.errf(timeoutNode, "timeout %q of %s %s", t.Timeout, what, err)
 		}
 	}
 	return t, nil
+}
+
+// DefaultTestTimeout is how long one test command may run unless the build or the test says
+// otherwise: dazzle's limit.
+const DefaultTestTimeout = 5 * time.Minute
+
+// ParseTestTimeout reads a test time limit, the test's `timeout:` or the build's default: a
+// positive Go duration. The error completes a sentence about the value.
+func ParseTestTimeout(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, errors.New("is not a duration; write it like 30s, 5m or 1m30s")
+	}
+	if d <= 0 {
+		return 0, errors.New("must be more than zero")
+	}
+	return d, nil
+}
+
+// TimeLimit is how long t's command may run: its own timeout, else def (the build's default).
+func (t Test) TimeLimit(def time.Duration) time.Duration {
+	if d, err := ParseTestTimeout(t.Timeout); err == nil {
+		return d // validated when the project was loaded
+	}
+	return def
 }

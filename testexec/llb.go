@@ -1,3 +1,6 @@
+// Package testexec turns one dazzle test into a BuildKit exec op that runs
+// the in-image runner (package runner) in the image under test. Judging the
+// result is package assert's job.
 package testexec
 
 import (
@@ -7,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dazzlekit/dazzlekit/testexec/runner"
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/solver/pb"
 )
@@ -18,9 +22,6 @@ const (
 	RunnerDir = "/.dazzlekit/runner"
 	OutDir    = "/.dazzlekit/out"
 )
-
-// RunnerCommand is the subcommand of the frontend binary that RunnerMain serves.
-const RunnerCommand = "run-test"
 
 // Runner says where the runner binary comes from: a state whose filesystem
 // holds it at Path (e.g. the frontend's own image via CurrentFrontend(), path
@@ -77,9 +78,9 @@ func Exec(rootfs llb.State, env []string, workdir string, r Runner, s Spec, name
 
 	// Only the command's inputs go into the op, so BuildKit can reuse a
 	// result as long as the image, the runner and the test are unchanged.
-	spec := RunSpec{Argv: s.Argv, User: s.User, PTY: s.PTY, Timeout: s.Timeout}
+	spec := runner.Spec{Argv: s.Argv, User: s.User, PTY: s.PTY, Timeout: s.Timeout}
 	ro := []llb.RunOption{
-		llb.Args([]string{path.Join(RunnerDir, base), RunnerCommand, spec.Encode(), OutDir}),
+		llb.Args([]string{path.Join(RunnerDir, base), runner.Command, spec.Encode(), OutDir}),
 		llb.Dir(wd),
 		llb.User("0"),
 		llb.Network(network),

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dazzlekit/dazzlekit/testexec/runner"
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/solver/pb"
 )
@@ -48,7 +49,7 @@ func execOf(t *testing.T, st llb.State) (*pb.ExecOp, *pb.Op, llb.OpMetadata) {
 
 func TestExec(t *testing.T) {
 	rootfs := llb.Image("docker.io/library/node:20")
-	runner := Runner{State: llb.Image("example.com/dazzlekit:latest"), Path: "/usr/bin/dazzlekit"}
+	rn := Runner{State: llb.Image("example.com/dazzlekit:latest"), Path: "/usr/bin/dazzlekit"}
 	spec := Spec{
 		Desc:    "it should run node",
 		Argv:    []string{"bash", "-i", "-c", "node --version"},
@@ -58,7 +59,7 @@ func TestExec(t *testing.T) {
 		Timeout: 5 * time.Minute,
 	}
 	imageEnv := []string{"PATH=/usr/local/bin:/usr/bin:/bin", "NODE_VERSION=20", "=ignored"}
-	out := Exec(rootfs, imageEnv, "/home/node", runner, spec, "[test node] it should run node")
+	out := Exec(rootfs, imageEnv, "/home/node", rn, spec, "[test node] it should run node")
 
 	ex, op, md := execOf(t, out)
 
@@ -66,7 +67,7 @@ func TestExec(t *testing.T) {
 	if len(args) != 4 || args[0] != RunnerDir+"/dazzlekit" || args[1] != "run-test" || args[3] != OutDir {
 		t.Fatalf("args = %q", args)
 	}
-	rs, err := DecodeRunSpec(args[2])
+	rs, err := runner.DecodeSpec(args[2])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,8 +125,8 @@ func TestExec(t *testing.T) {
 }
 
 func TestExecDefaults(t *testing.T) {
-	runner := Runner{State: llb.Local("runner"), Path: "dazzlekit"}
-	out := Exec(llb.Scratch(), nil, "", runner, Spec{Argv: []string{"/bin/true"}, Network: true}, "t",
+	rn := Runner{State: llb.Local("runner"), Path: "dazzlekit"}
+	out := Exec(llb.Scratch(), nil, "", rn, Spec{Argv: []string{"/bin/true"}, Network: true}, "t",
 		llb.IgnoreCache)
 	ex, _, md := execOf(t, out)
 	if ex.Network != pb.NetMode_UNSET || ex.Meta.Cwd != "/" || ex.Meta.Args[0] != RunnerDir+"/dazzlekit" {

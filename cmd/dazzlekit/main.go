@@ -10,6 +10,7 @@ import (
 
 	"github.com/dazzlekit/dazzlekit/frontend"
 	"github.com/dazzlekit/dazzlekit/layerapply"
+	"github.com/dazzlekit/dazzlekit/testexec/runner"
 	"github.com/moby/buildkit/frontend/gateway/grpcclient"
 	"github.com/moby/buildkit/util/appcontext"
 )
@@ -20,7 +21,7 @@ var Version = "dev"
 func main() {
 	if len(os.Args) > 1 {
 		switch os.Args[1] {
-		case "run-test":
+		case runner.Command:
 			os.Exit(runTest(os.Args[2:]))
 		case "bake":
 			os.Exit(bake(os.Args[2:], os.Stdout, os.Stderr))

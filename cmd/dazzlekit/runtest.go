@@ -1,7 +1,7 @@
 package main
 
-import "github.com/dazzlekit/dazzlekit/testexec"
+import "github.com/dazzlekit/dazzlekit/testexec/runner"
 
 func runTest(args []string) int {
-	return testexec.RunnerMain(args)
+	return runner.Main(args)
 }

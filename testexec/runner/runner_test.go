@@ -1,4 +1,4 @@
-package testexec
+package runner
 
 import (
 	"os"
@@ -40,7 +40,7 @@ func TestRunStatusAndStreams(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := run(RunSpec{Argv: tt.argv}, os.Environ())
+			r := run(Spec{Argv: tt.argv}, os.Environ())
 			if r.Status != tt.status || r.Stdout != tt.stdout || r.Stderr != tt.stderr {
 				t.Errorf("got %+v, want status %d stdout %q stderr %q", r, tt.status, tt.stdout, tt.stderr)
 			}
@@ -54,27 +54,33 @@ func TestRunStatusAndStreams(t *testing.T) {
 func TestRunEnv(t *testing.T) {
 	withAccounts(t, fixturePasswd, fixtureGroup)
 	env := []string{"PATH=" + os.Getenv("PATH"), "MESSAGE=foobar"}
-	r := run(RunSpec{Argv: sh(`echo "$MESSAGE $HOME"`)}, env)
+	r := run(Spec{Argv: sh(`echo "$MESSAGE $HOME"`)}, env)
 	// Root's HOME comes from /etc/passwd when the image sets none.
 	if r.Stdout != "foobar /root\n" {
 		t.Errorf("stdout = %q", r.Stdout)
 	}
-	r = run(RunSpec{Argv: sh(`echo "$HOME"`)}, append(env, "HOME=/custom"))
+	r = run(Spec{Argv: sh(`echo "$HOME"`)}, append(env, "HOME=/custom"))
 	if r.Stdout != "/custom\n" {
 		t.Errorf("explicit HOME overridden: %q", r.Stdout)
 	}
 }
 
+// With a terminal, as in dazzle, only stdin is the terminal (and the
+// controlling tty); stdout and stderr stay separate pipes.
 func TestRunPTY(t *testing.T) {
-	r := run(RunSpec{Argv: sh("[ -t 0 ] && echo tty || echo notty; echo err >&2"), PTY: true}, os.Environ())
-	if r.Status != 0 || r.Stdout != "tty\nerr\n" || r.Stderr != "" || r.Error != "" {
+	script := `[ -t 0 ] && echo in-tty || echo in-notty
+[ -t 1 ] && echo out-tty || echo out-notty
+[ -t 2 ] && echo err-tty >&2 || echo err-notty >&2
+echo to-tty > /dev/tty && echo ctty`
+	r := run(Spec{Argv: sh(script), PTY: true}, os.Environ())
+	if r.Status != 0 || r.Stdout != "in-tty\nout-notty\nctty\n" || r.Stderr != "err-notty\n" || r.Error != "" {
 		t.Errorf("pty run = %+v", r)
 	}
-	r = run(RunSpec{Argv: sh("[ -t 0 ] && echo tty || echo notty")}, os.Environ())
-	if r.Stdout != "notty\n" {
+	r = run(Spec{Argv: sh(script)}, os.Environ())
+	if r.Stdout != "in-notty\nout-notty\n" || !strings.HasPrefix(r.Stderr, "err-notty\n") {
 		t.Errorf("non-pty run = %+v", r)
 	}
-	r = run(RunSpec{Argv: sh("exit 4"), PTY: true}, os.Environ())
+	r = run(Spec{Argv: sh("exit 4"), PTY: true}, os.Environ())
 	if r.Status != 4 {
 		t.Errorf("pty exit status = %+v", r)
 	}
@@ -82,16 +88,20 @@ func TestRunPTY(t *testing.T) {
 	if _, err := exec.LookPath("bash"); err != nil {
 		t.Skip("no bash")
 	}
-	r = run(RunSpec{Argv: []string{"bash", "-i", "-c", "echo hello from $0; [ -t 1 ] && echo tty"}, PTY: true}, os.Environ())
-	if r.Status != 0 || !strings.Contains(r.Stdout, "hello from bash\ntty\n") || strings.Contains(r.Stdout, "\r\n") {
+	// workspace-images asserts on `java -version`'s stderr under bash -i -c.
+	r = run(Spec{Argv: []string{"bash", "-i", "-c", "echo hello from $0; echo version 17 >&2"}, PTY: true}, os.Environ())
+	if r.Status != 0 || r.Stdout != "hello from bash\n" || !strings.HasSuffix(r.Stderr, "version 17\n") {
 		t.Errorf("bash -i = %+v", r)
+	}
+	if strings.Contains(r.Stderr, "no job control") {
+		t.Errorf("bash -i found no controlling terminal: %q", r.Stderr)
 	}
 }
 
 func TestRunTimeout(t *testing.T) {
 	for _, ptyMode := range []bool{false, true} {
 		start := time.Now()
-		r := run(RunSpec{Argv: sh("echo begun; sleep 100"), Timeout: 200 * time.Millisecond, PTY: ptyMode}, os.Environ())
+		r := run(Spec{Argv: sh("echo begun; sleep 100"), Timeout: 200 * time.Millisecond, PTY: ptyMode}, os.Environ())
 		if d := time.Since(start); d > 5*time.Second {
 			t.Errorf("pty=%v: took %s", ptyMode, d)
 		}
@@ -99,7 +109,7 @@ func TestRunTimeout(t *testing.T) {
 			t.Errorf("pty=%v: %+v", ptyMode, r)
 		}
 	}
-	r := run(RunSpec{Argv: sh("echo quick"), Timeout: time.Minute}, os.Environ())
+	r := run(Spec{Argv: sh("echo quick"), Timeout: time.Minute}, os.Environ())
 	if r.TimedOut || r.Status != 0 {
 		t.Errorf("fast command: %+v", r)
 	}
@@ -122,7 +132,7 @@ func TestRunBackgroundProcessDoesNotHang(t *testing.T) {
 		}
 		for _, ptyMode := range []bool{false, true} {
 			start := time.Now()
-			r := run(RunSpec{Argv: argv, PTY: ptyMode}, os.Environ())
+			r := run(Spec{Argv: argv, PTY: ptyMode}, os.Environ())
 			if d := time.Since(start); d > 2500*time.Millisecond {
 				t.Errorf("%s pty=%v: took %s", name, ptyMode, d)
 			}
@@ -134,11 +144,11 @@ func TestRunBackgroundProcessDoesNotHang(t *testing.T) {
 }
 
 func TestRunTruncatesOutput(t *testing.T) {
-	r := run(RunSpec{Argv: sh("head -c 3000000 /dev/zero | tr '\\0' a; echo small >&2")}, os.Environ())
+	r := run(Spec{Argv: sh("head -c 3000000 /dev/zero | tr '\\0' a; echo small >&2")}, os.Environ())
 	if len(r.Stdout) != MaxOutput || !r.Truncated || r.Stderr != "small\n" || r.Status != 0 {
 		t.Errorf("len(stdout)=%d truncated=%v stderr=%q status=%d", len(r.Stdout), r.Truncated, r.Stderr, r.Status)
 	}
-	r = run(RunSpec{Argv: sh("echo small")}, os.Environ())
+	r = run(Spec{Argv: sh("echo small")}, os.Environ())
 	if r.Truncated {
 		t.Error("small output marked truncated")
 	}
@@ -223,23 +233,24 @@ func TestRunAsUser(t *testing.T) {
 	}
 	withAccounts(t, fixturePasswd, fixtureGroup)
 	env := []string{"PATH=" + os.Getenv("PATH")}
-	script := sh(`echo "$(id -u) $(id -g) $(id -G) $HOME $USER"`)
+	// USER stays unset, as under dazzle.
+	script := sh(`echo "$(id -u) $(id -g) $(id -G) $HOME ${USER-unset}"`)
 	tests := []struct{ user, want string }{
-		{"gitpod", "33333 33333 33333 27 999 /home/gitpod gitpod\n"},
-		{"1000", "1000 0 0 / \n"},
-		{"1000:1000", "1000 1000 1000 / \n"},
-		{"nobody:nogroup", "65534 65534 65534 /nonexistent nobody\n"},
+		{"gitpod", "33333 33333 33333 27 999 /home/gitpod unset\n"},
+		{"1000", "1000 0 0 / unset\n"},
+		{"1000:1000", "1000 1000 1000 / unset\n"},
+		{"nobody:nogroup", "65534 65534 65534 /nonexistent unset\n"},
 	}
 	for _, tt := range tests {
 		for _, ptyMode := range []bool{false, true} {
-			r := run(RunSpec{Argv: script, User: tt.user, PTY: ptyMode}, env)
+			r := run(Spec{Argv: script, User: tt.user, PTY: ptyMode}, env)
 			// The kernel sorts supplementary groups, so id -G's order is stable.
 			if r.Stdout != tt.want || r.Status != 0 {
 				t.Errorf("user %q pty=%v: %+v, want stdout %q", tt.user, ptyMode, r, tt.want)
 			}
 		}
 	}
-	r := run(RunSpec{Argv: script, User: "ghost"}, env)
+	r := run(Spec{Argv: script, User: "ghost"}, env)
 	if r.Status != 127 || !strings.Contains(r.Error, "unable to find user ghost") {
 		t.Errorf("unknown user: %+v", r)
 	}
@@ -247,8 +258,8 @@ func TestRunAsUser(t *testing.T) {
 
 func TestRunnerMain(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "out")
-	spec := RunSpec{Argv: sh("echo hi; exit 5"), Timeout: time.Minute}
-	if code := RunnerMain([]string{spec.Encode(), out}); code != 0 {
+	spec := Spec{Argv: sh("echo hi; exit 5"), Timeout: time.Minute}
+	if code := Main([]string{spec.Encode(), out}); code != 0 {
 		t.Fatalf("exit code %d", code)
 	}
 	b, err := os.ReadFile(filepath.Join(out, ResultFile))
@@ -263,37 +274,37 @@ func TestRunnerMain(t *testing.T) {
 		t.Errorf("result = %+v", r)
 	}
 
-	if code := RunnerMain([]string{"{not json", out}); code != 0 {
+	if code := Main([]string{"{not json", out}); code != 0 {
 		t.Fatalf("bad spec: exit code %d", code)
 	}
 	b, _ = os.ReadFile(filepath.Join(out, ResultFile))
 	if r, _ := DecodeResult(b); r.Status != 127 || !strings.Contains(r.Error, "invalid run spec") {
 		t.Errorf("bad spec result = %+v", r)
 	}
-	if code := RunnerMain(nil); code != 2 {
+	if code := Main(nil); code != 2 {
 		t.Errorf("no args: exit code %d", code)
 	}
 }
 
 func TestRunSpecJSON(t *testing.T) {
-	s := RunSpec{Argv: []string{"node", "--version"}, User: "1000", PTY: true, Timeout: 90 * time.Second}
-	got, err := DecodeRunSpec(s.Encode())
+	s := Spec{Argv: []string{"node", "--version"}, User: "1000", PTY: true, Timeout: 90 * time.Second}
+	got, err := DecodeSpec(s.Encode())
 	if err != nil || got.Timeout != s.Timeout || got.User != s.User || !got.PTY || strings.Join(got.Argv, " ") != "node --version" {
 		t.Fatalf("round trip: %+v, %v (from %s)", got, err, s.Encode())
 	}
 	if !strings.Contains(s.Encode(), `"Timeout":90000000000`) {
 		t.Errorf("Timeout not encoded as nanoseconds: %s", s.Encode())
 	}
-	got, err = DecodeRunSpec(`{"Argv":["x"],"Timeout":"1m30s"}`)
+	got, err = DecodeSpec(`{"Argv":["x"],"Timeout":"1m30s"}`)
 	if err != nil || got.Timeout != 90*time.Second {
 		t.Errorf("string timeout: %+v, %v", got, err)
 	}
 	for _, bad := range []string{`{"Timeout":"soon"}`, `{"Timeout":true}`, `[]`, ``} {
-		if _, err := DecodeRunSpec(bad); err == nil {
-			t.Errorf("DecodeRunSpec(%q) accepted", bad)
+		if _, err := DecodeSpec(bad); err == nil {
+			t.Errorf("DecodeSpec(%q) accepted", bad)
 		}
 	}
-	if got, err := DecodeRunSpec(`{"Argv":["x"]}`); err != nil || got.Timeout != 0 {
+	if got, err := DecodeSpec(`{"Argv":["x"]}`); err != nil || got.Timeout != 0 {
 		t.Errorf("no timeout: %+v, %v", got, err)
 	}
 }

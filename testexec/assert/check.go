@@ -1,10 +1,12 @@
-package testexec
+package assert
 
 import (
 	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/dazzlekit/dazzlekit/testexec/runner"
 )
 
 // AssertionOutcome is the verdict on one assertion of a test.
@@ -83,7 +85,7 @@ func FormatFailure(desc, location string, outcomes []AssertionOutcome, r Result,
 	writeStream(&b, "stdout", r.Stdout)
 	writeStream(&b, "stderr", r.Stderr)
 	if r.Truncated {
-		fmt.Fprintf(&b, "note: the runner kept only the first %d bytes of each stream\n", MaxOutput)
+		fmt.Fprintf(&b, "note: the runner kept only the first %d bytes of each stream\n", runner.MaxOutput)
 	}
 	return strings.TrimRight(b.String(), "\n")
 }

@@ -1,4 +1,4 @@
-package testexec
+package assert
 
 import (
 	"strings"

@@ -1,4 +1,7 @@
-package testexec
+// Package assert judges a test's result: it evaluates dazzle's assertions
+// (ES5 expressions over stdout, stderr and status) with goja and describes
+// a failed test for people.
+package assert
 
 import (
 	"errors"
@@ -6,11 +9,12 @@ import (
 	"math/big"
 	"time"
 
+	"github.com/dazzlekit/dazzlekit/testexec/runner"
 	"github.com/dop251/goja"
 )
 
 // Result is what assertions are evaluated against.
-type Result = RunResult
+type Result = runner.Result
 
 // DefaultAssertionTimeout applies when Evaluate is given no limit: an
 // assertion must never be able to hang the build.

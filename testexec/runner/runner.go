@@ -1,12 +1,12 @@
-// Package testexec runs dazzle tests inside built images as BuildKit exec ops
-// and judges their results.
+// Package runner is the in-image test runner: `dazzlekit run-test` runs one
+// test's command inside the image under test and writes its exit status and
+// output to result.json.
 //
-// The frontend binary doubles as the in-image runner (RunnerMain), because
-// images under test may have no shell and no libc: a static binary mounted
-// read-only is the one thing guaranteed to start. Exec builds the LLB for one
-// test; Check evaluates the test's assertions against the result the runner
-// wrote.
-package testexec
+// The frontend binary doubles as the runner because images under test may
+// have no shell and no libc: a static binary mounted read-only is the one
+// thing guaranteed to start. The package must not import BuildKit: it runs in
+// the image, and whatever it imports is code that runs there.
+package runner
 
 import (
 	"encoding/json"
@@ -25,6 +25,9 @@ import (
 
 	"github.com/creack/pty"
 )
+
+// Command is the subcommand of the frontend binary that Main serves.
+const Command = "run-test"
 
 // ResultFile is the name of the file the runner writes into its output directory.
 const ResultFile = "result.json"
@@ -46,11 +49,11 @@ const (
 // terminal; without a bound they would hang the runner until the op times out.
 var drainGrace = 2 * time.Second
 
-// RunSpec is what the frontend passes to the runner on its command line, as
+// Spec is what the frontend passes to the runner on its command line, as
 // JSON. Timeout is encoded as integer nanoseconds (time.Duration's JSON form);
 // the decoder also accepts a Go duration string such as "90s". A zero or
 // negative Timeout means no limit.
-type RunSpec struct {
+type Spec struct {
 	Argv    []string      `json:",omitempty"`
 	User    string        `json:",omitempty"`
 	PTY     bool          `json:",omitempty"`
@@ -59,7 +62,7 @@ type RunSpec struct {
 
 // Encode returns the JSON form of s. The encoding is deterministic, which
 // keeps the exec op's arguments, and so BuildKit's cache key, stable.
-func (s RunSpec) Encode() string {
+func (s Spec) Encode() string {
 	b, err := json.Marshal(s)
 	if err != nil {
 		// Unreachable for this struct; an undecodable spec makes the runner
@@ -71,8 +74,8 @@ func (s RunSpec) Encode() string {
 
 // UnmarshalJSON accepts Timeout either as nanoseconds or as a duration string,
 // so a hand-written spec (debugging, tests) can say "30s".
-func (s *RunSpec) UnmarshalJSON(b []byte) error {
-	type plain RunSpec
+func (s *Spec) UnmarshalJSON(b []byte) error {
+	type plain Spec
 	var aux struct {
 		plain
 		Timeout json.RawMessage
@@ -80,7 +83,7 @@ func (s *RunSpec) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &aux); err != nil {
 		return err
 	}
-	*s = RunSpec(aux.plain)
+	*s = Spec(aux.plain)
 	s.Timeout = 0
 	raw := strings.TrimSpace(string(aux.Timeout))
 	switch {
@@ -108,57 +111,63 @@ func (s *RunSpec) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// DecodeRunSpec parses the runner's spec argument.
-func DecodeRunSpec(s string) (RunSpec, error) {
-	var spec RunSpec
+// DecodeSpec parses the runner's spec argument.
+func DecodeSpec(s string) (Spec, error) {
+	var spec Spec
 	if err := json.Unmarshal([]byte(s), &spec); err != nil {
-		return RunSpec{}, err
+		return Spec{}, err
 	}
 	return spec, nil
 }
 
-// RunResult is what the runner writes to <outdir>/result.json.
+// Result is what the runner writes to <outdir>/result.json.
 //
 // Status is the exit code, 128+N when the command was killed by signal N
 // (so a timeout gives 137), 127 when it could not be started (not found,
 // unknown user, ...) and 126 when it was found but could not be executed;
-// in the last two cases Error says why. With a terminal, Stdout holds the
-// combined stream and Stderr is empty. Output that is not valid UTF-8 is
+// in the last two cases Error says why. Stdout and Stderr are separate
+// streams, also for a test with a terminal (which is its stdin only). Output that is not valid UTF-8 is
 // replaced by U+FFFD in the JSON.
-type RunResult struct {
-	Status    int
-	Stdout    string
-	Stderr    string
-	TimedOut  bool   `json:",omitempty"`
+type Result struct {
+	Status   int
+	Stdout   string
+	Stderr   string
+	TimedOut bool `json:",omitempty"`
+	// Started is when the runner started (Unix nanoseconds). BuildKit caches
+	// an exec op's output, so a result can be older than the build reading
+	// it; the frontend reruns a failed test whose result predates the build.
+	Started   int64  `json:",omitempty"`
 	Error     string `json:",omitempty"`
 	Truncated bool   `json:",omitempty"`
 }
 
 // DecodeResult parses a result.json written by the runner.
-func DecodeResult(b []byte) (RunResult, error) {
-	var r RunResult
+func DecodeResult(b []byte) (Result, error) {
+	var r Result
 	if err := json.Unmarshal(b, &r); err != nil {
-		return RunResult{}, fmt.Errorf("cannot decode test result: %w", err)
+		return Result{}, fmt.Errorf("cannot decode test result: %w", err)
 	}
 	return r, nil
 }
 
-// RunnerMain implements `dazzlekit run-test <spec-json> <outdir>`; args are
+// Main implements `dazzlekit run-test <spec-json> <outdir>`; args are
 // the arguments after "run-test". It returns the process exit code: 0 whenever
 // result.json was written (a failing or missing command is data), 2 for a
 // usage error and 1 when the result could not be written.
-func RunnerMain(args []string) int {
+func Main(args []string) int {
 	if len(args) != 2 {
 		fmt.Fprintln(os.Stderr, "usage: run-test <spec-json> <outdir>")
 		return 2
 	}
-	var res RunResult
-	spec, err := DecodeRunSpec(args[0])
+	started := time.Now().UnixNano()
+	var res Result
+	spec, err := DecodeSpec(args[0])
 	if err != nil {
-		res = RunResult{Status: StatusNotFound, Error: "invalid run spec: " + err.Error()}
+		res = Result{Status: StatusNotFound, Error: "invalid run spec: " + err.Error()}
 	} else {
 		res = run(spec, os.Environ())
 	}
+	res.Started = started
 	if err := writeResult(args[1], res); err != nil {
 		fmt.Fprintln(os.Stderr, "run-test:", err)
 		return 1
@@ -166,7 +175,7 @@ func RunnerMain(args []string) int {
 	return 0
 }
 
-func writeResult(dir string, res RunResult) error {
+func writeResult(dir string, res Result) error {
 	b, err := json.Marshal(res)
 	if err != nil {
 		return fmt.Errorf("cannot encode result: %w", err)
@@ -178,11 +187,11 @@ func writeResult(dir string, res RunResult) error {
 }
 
 // run executes spec with env as the base environment. The command is looked up
-// in the runner's own PATH, which is env's PATH when run from RunnerMain.
-func run(spec RunSpec, env []string) (res RunResult) {
+// in the runner's own PATH, which is env's PATH when run from Main.
+func run(spec Spec, env []string) (res Result) {
 	defer func() {
 		if r := recover(); r != nil {
-			res = RunResult{Status: StatusNotFound, Error: fmt.Sprintf("runner failed: %v", r)}
+			res = Result{Status: StatusNotFound, Error: fmt.Sprintf("runner failed: %v", r)}
 		}
 	}()
 
@@ -213,42 +222,57 @@ func run(spec RunSpec, env []string) (res RunResult) {
 		readers []io.ReadCloser
 		outs    []*capture
 	)
-	if spec.PTY {
-		// A new session with the terminal as controlling tty, so that job
-		// control in `bash -i` works and `[ -t 0 ]` holds.
-		attrs := &syscall.SysProcAttr{Setsid: true, Setctty: true, Credential: cred}
-		ptmx, err := pty.StartWithAttrs(cmd, &pty.Winsize{Rows: 24, Cols: 80}, attrs)
-		if err != nil {
-			return notStarted(startStatus(err), err.Error())
-		}
-		readers = []io.ReadCloser{ptmx}
-		outs = []*capture{{}}
-	} else {
-		outR, outW, err := os.Pipe()
-		if err != nil {
-			return notStarted(StatusNotFound, err.Error())
-		}
-		errR, errW, err := os.Pipe()
-		if err != nil {
-			outR.Close()
-			outW.Close()
-			return notStarted(StatusNotFound, err.Error())
-		}
-		// *os.File writers go straight to the child, so os/exec starts no copy
-		// goroutines that Wait would block on while a background process
-		// keeps the pipes open; reading and its time bound stay ours.
-		cmd.Stdout, cmd.Stderr = outW, errW
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: cred}
-		err = cmd.Start()
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return notStarted(StatusNotFound, err.Error())
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
 		outW.Close()
-		errW.Close()
+		return notStarted(StatusNotFound, err.Error())
+	}
+	// *os.File writers go straight to the child, so os/exec starts no copy
+	// goroutines that Wait would block on while a background process keeps
+	// the pipes open; reading and its time bound stay ours.
+	cmd.Stdout, cmd.Stderr = outW, errW
+	childEnds := []io.Closer{outW, errW}
+	readers = []io.ReadCloser{outR, errR}
+	outs = []*capture{{}, {}}
+	if spec.PTY {
+		// As dazzle (pty.Start after setting Stdout and Stderr): only stdin
+		// is the terminal, stdout and stderr stay separate. The terminal is
+		// also the controlling tty of a new session, so that job control in
+		// `bash -i` works and `[ -t 0 ]` holds.
+		ptmx, tty, err := pty.Open()
 		if err != nil {
 			outR.Close()
 			errR.Close()
-			return notStarted(startStatus(err), err.Error())
+			outW.Close()
+			errW.Close()
+			return notStarted(StatusNotFound, err.Error())
 		}
-		readers = []io.ReadCloser{outR, errR}
-		outs = []*capture{{}, {}}
+		_ = pty.Setsize(ptmx, &pty.Winsize{Rows: 24, Cols: 80})
+		cmd.Stdin = tty
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0, Credential: cred}
+		childEnds = append(childEnds, tty)
+		// What the command writes to the terminal itself (e.g. /dev/tty) is
+		// read and dropped, as dazzle never reads it either; reading keeps
+		// such a writer from blocking.
+		readers = append(readers, ptmx)
+		outs = append(outs, &capture{discard: true})
+	} else {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: cred}
+	}
+	err = cmd.Start()
+	for _, c := range childEnds {
+		c.Close()
+	}
+	if err != nil {
+		for _, r := range readers {
+			r.Close()
+		}
+		return notStarted(startStatus(err), err.Error())
 	}
 
 	var wg sync.WaitGroup
@@ -311,18 +335,13 @@ func run(spec RunSpec, env []string) (res RunResult) {
 		}
 		c.mu.Unlock()
 	}
-	if spec.PTY {
-		// The terminal's output processing turns "\n" into "\r\n"; undo only that.
-		res.Stdout = strings.ReplaceAll(outs[0].String(), "\r\n", "\n")
-	} else {
-		res.Stdout = outs[0].String()
-		res.Stderr = outs[1].String()
-	}
+	res.Stdout = outs[0].String()
+	res.Stderr = outs[1].String()
 	return res
 }
 
-func notStarted(status int, msg string) RunResult {
-	return RunResult{Status: status, Error: msg}
+func notStarted(status int, msg string) Result {
+	return Result{Status: status, Error: msg}
 }
 
 func startStatus(err error) int {
@@ -357,13 +376,14 @@ type capture struct {
 	mu        sync.Mutex
 	buf       []byte
 	truncated bool
+	discard   bool // read to keep the writer going, keep nothing
 }
 
 func (c *capture) readFrom(r io.Reader) {
 	b := make([]byte, 32*1024)
 	for {
 		n, err := r.Read(b)
-		if n > 0 {
+		if n > 0 && !c.discard {
 			c.mu.Lock()
 			keep := min(n, MaxOutput-len(c.buf))
 			c.buf = append(c.buf, b[:keep]...)

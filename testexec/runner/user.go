@@ -1,4 +1,4 @@
-package testexec
+package runner
 
 import (
 	"bufio"
@@ -106,9 +106,9 @@ func parseID(s string) (uint32, error) {
 	return uint32(n), err
 }
 
-// userEnv adds HOME and USER for the command's user unless the image or the
-// test already set them: an explicit setting wins, as under Docker, but a
-// shell should not start without a home.
+// userEnv adds HOME for the command's user unless the image or the test set
+// it: an explicit setting wins, as under Docker, but a shell should not start
+// without a home. USER is left unset, as dazzle leaves it.
 func userEnv(env []string, id identity) []string {
 	out := slices.Clone(env)
 	if !hasEnv(env, "HOME") {
@@ -117,9 +117,6 @@ func userEnv(env []string, id identity) []string {
 			home = "/"
 		}
 		out = append(out, "HOME="+home)
-	}
-	if id.name != "" && !hasEnv(env, "USER") {
-		out = append(out, "USER="+id.name)
 	}
 	return out
 }
