@@ -21,7 +21,7 @@ func TestJudge(t *testing.T) {
 		want    string
 		message string // a substring of the failure message
 	}{
-		{name: "no assert, not started", res: runner.Result{Status: runner.StatusNotFound, Error: "exec: not found"}, want: "passed"},
+		{name: "no assert, not started", res: runner.Result{Status: runner.StatusNotStarted, Error: "exec: not found"}, want: "passed"},
 		{name: "no assert, non-zero exit", res: runner.Result{Status: 3}, want: "passed"},
 		{name: "no assert, timed out", res: runner.Result{Status: 137, TimedOut: true}, want: "failed", message: "command timed out after 1m0s"},
 		{name: "assert passes", asserts: []string{"status == 0"}, res: runner.Result{}, want: "passed"},

@@ -195,6 +195,10 @@ EXPOSE 9090/udp
   command: ["false"]
 - desc: "no assert, missing command"
   command: [no-such-command]
+- desc: "a command that cannot start has status 255"
+  command: [/no/such/command]
+  assert:
+    - status == 255
 - desc: "skipped"
   skip: true
   command: ["false"]
@@ -237,14 +241,15 @@ var compatWant = map[compatKey]string{
 	{"zz-checks", "the working directory"}: "passed",
 	{"zz-checks", "USER is not set"}:       "passed",
 	// dazzle's runner looks the user up as a uid only and fails to start the command (status 255).
-	{"zz-checks", "user by name"}:                       "failed",
-	{"zz-checks", "env from the test and the image"}:    "passed",
-	{"zz-checks", "a failing assertion"}:                "failed",
-	{"zz-checks", "an assertion that is not a boolean"}: "failed",
-	{"zz-checks", "no assert, failing command"}:         "passed",
-	{"zz-checks", "no assert, missing command"}:         "passed",
-	{"zz-checks", "skipped"}:                            "skipped",
-	{"zz-checks", "an assertion over several lines"}:    "passed",
+	{"zz-checks", "user by name"}:                               "failed",
+	{"zz-checks", "env from the test and the image"}:            "passed",
+	{"zz-checks", "a failing assertion"}:                        "failed",
+	{"zz-checks", "an assertion that is not a boolean"}:         "failed",
+	{"zz-checks", "no assert, failing command"}:                 "passed",
+	{"zz-checks", "no assert, missing command"}:                 "passed",
+	{"zz-checks", "a command that cannot start has status 255"}: "passed",
+	{"zz-checks", "skipped"}:                                    "skipped",
+	{"zz-checks", "an assertion over several lines"}:            "passed",
 }
 
 // compatKitDiffers are the outcomes where dazzlekit differs, deliberately or not decided yet, and why.

@@ -211,7 +211,7 @@ func TestTestsWithoutShell(t *testing.T) {
 		"base/Dockerfile":      "FROM scratch\nCOPY busybox /bin/busybox\n",
 		"chunks/hi/Dockerfile": "ARG base\nFROM ${base}\nCOPY hi.txt /hi.txt\n",
 		"chunks/hi/hi.txt":     "hi there\n",
-		"tests/hi.yaml":        "- desc: \"it should work without a shell\"\n  command: [/bin/busybox, cat, /hi.txt]\n  assert:\n    - stdout == \"hi there\\n\"\n- desc: \"it should have no shell\"\n  command: [/bin/sh, -c, \"true\"]\n  assert:\n    - status == 127\n",
+		"tests/hi.yaml":        "- desc: \"it should work without a shell\"\n  command: [/bin/busybox, cat, /hi.txt]\n  assert:\n    - stdout == \"hi there\\n\"\n- desc: \"it should have no shell\"\n  command: [/bin/sh, -c, \"true\"]\n  assert:\n    - status == 255\n",
 	})
 	if err := os.WriteFile(filepath.Join(dir, "base/busybox"), bb, 0o755); err != nil {
 		t.Fatal(err)

@@ -10,10 +10,8 @@ package runner
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,12 +34,10 @@ const ResultFile = "result.json"
 // result file or the frontend's memory.
 const MaxOutput = 1 << 20
 
-// Exit statuses for commands that never ran, following the shell's convention
-// so that assertions on status behave as they would under `sh -c`.
-const (
-	StatusNotFound      = 127
-	StatusNotExecutable = 126
-)
+// StatusNotStarted is the status of a command that never ran (not found, not
+// executable, an unknown user): 255, as dazzle's runner reports it, so an
+// assertion on status gives the same verdict under both.
+const StatusNotStarted = 255
 
 // drainGrace is how long output is still read after the command exited. The
 // command's process group is killed at exit, so this only matters for
@@ -163,7 +159,7 @@ func Main(args []string) int {
 	var res Result
 	spec, err := DecodeSpec(args[0])
 	if err != nil {
-		res = Result{Status: StatusNotFound, Error: "invalid run spec: " + err.Error()}
+		res = Result{Status: StatusNotStarted, Error: "invalid run spec: " + err.Error()}
 	} else {
 		res = run(spec, os.Environ())
 	}
@@ -191,21 +187,21 @@ func writeResult(dir string, res Result) error {
 func run(spec Spec, env []string) (res Result) {
 	defer func() {
 		if r := recover(); r != nil {
-			res = Result{Status: StatusNotFound, Error: fmt.Sprintf("runner failed: %v", r)}
+			res = Result{Status: StatusNotStarted, Error: fmt.Sprintf("runner failed: %v", r)}
 		}
 	}()
 
 	if len(spec.Argv) == 0 || spec.Argv[0] == "" {
-		return notStarted(StatusNotFound, "no command to run")
+		return notStarted("no command to run")
 	}
 	id, err := resolveUser(spec.User)
 	if err != nil {
-		return notStarted(StatusNotFound, err.Error())
+		return notStarted(err.Error())
 	}
 
 	cmd := exec.Command(spec.Argv[0], spec.Argv[1:]...)
 	if cmd.Err != nil {
-		return notStarted(startStatus(cmd.Err), cmd.Err.Error())
+		return notStarted(cmd.Err.Error())
 	}
 	cmd.Env = userEnv(env, id)
 	var cred *syscall.Credential
@@ -224,13 +220,13 @@ func run(spec Spec, env []string) (res Result) {
 	)
 	outR, outW, err := os.Pipe()
 	if err != nil {
-		return notStarted(StatusNotFound, err.Error())
+		return notStarted(err.Error())
 	}
 	errR, errW, err := os.Pipe()
 	if err != nil {
 		outR.Close()
 		outW.Close()
-		return notStarted(StatusNotFound, err.Error())
+		return notStarted(err.Error())
 	}
 	// *os.File writers go straight to the child, so os/exec starts no copy
 	// goroutines that Wait would block on while a background process keeps
@@ -250,7 +246,7 @@ func run(spec Spec, env []string) (res Result) {
 			errR.Close()
 			outW.Close()
 			errW.Close()
-			return notStarted(StatusNotFound, err.Error())
+			return notStarted(err.Error())
 		}
 		_ = pty.Setsize(ptmx, &pty.Winsize{Rows: 24, Cols: 80})
 		cmd.Stdin = tty
@@ -272,7 +268,7 @@ func run(spec Spec, env []string) (res Result) {
 		for _, r := range readers {
 			r.Close()
 		}
-		return notStarted(startStatus(err), err.Error())
+		return notStarted(err.Error())
 	}
 
 	var wg sync.WaitGroup
@@ -325,7 +321,7 @@ func run(spec Spec, env []string) (res Result) {
 	res.TimedOut = timedOut.Load()
 	res.Status = exitStatus(cmd.ProcessState)
 	if cmd.ProcessState == nil && waitErr != nil {
-		res.Status = StatusNotFound
+		res.Status = StatusNotStarted
 		res.Error = waitErr.Error()
 	}
 	for _, c := range outs {
@@ -340,23 +336,13 @@ func run(spec Spec, env []string) (res Result) {
 	return res
 }
 
-func notStarted(status int, msg string) Result {
-	return Result{Status: status, Error: msg}
-}
-
-func startStatus(err error) int {
-	if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
-		return StatusNotFound
-	}
-	if errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.ENOEXEC) || errors.Is(err, syscall.EISDIR) {
-		return StatusNotExecutable
-	}
-	return StatusNotFound
+func notStarted(msg string) Result {
+	return Result{Status: StatusNotStarted, Error: msg}
 }
 
 func exitStatus(ps *os.ProcessState) int {
 	if ps == nil {
-		return StatusNotFound
+		return StatusNotStarted
 	}
 	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		return 128 + int(ws.Signal())

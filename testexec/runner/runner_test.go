@@ -32,11 +32,11 @@ func TestRunStatusAndStreams(t *testing.T) {
 		{name: "separate streams", argv: sh("echo out; echo err >&2"), stdout: "out\n", stderr: "err\n"},
 		{name: "stdin is empty", argv: sh("cat; echo done"), stdout: "done\n"},
 		{name: "signal", argv: sh("kill -TERM $$"), status: 128 + 15},
-		{name: "missing command", argv: []string{"nodez", "--version"}, status: 127, errS: `exec: "nodez": executable file not found in $PATH`},
-		{name: "missing path", argv: []string{"/no/such/binary"}, status: 127, errS: "no such file or directory"},
-		{name: "not executable", argv: []string{noExec}, status: 126, errS: "permission denied"},
-		{name: "bad format", argv: []string{garbage}, status: 126, errS: "exec format error"},
-		{name: "empty argv", argv: nil, status: 127, errS: "no command"},
+		{name: "missing command", argv: []string{"nodez", "--version"}, status: 255, errS: `exec: "nodez": executable file not found in $PATH`},
+		{name: "missing path", argv: []string{"/no/such/binary"}, status: 255, errS: "no such file or directory"},
+		{name: "not executable", argv: []string{noExec}, status: 255, errS: "permission denied"},
+		{name: "bad format", argv: []string{garbage}, status: 255, errS: "exec format error"},
+		{name: "empty argv", argv: nil, status: 255, errS: "no command"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -251,7 +251,7 @@ func TestRunAsUser(t *testing.T) {
 		}
 	}
 	r := run(Spec{Argv: script, User: "ghost"}, env)
-	if r.Status != 127 || !strings.Contains(r.Error, "unable to find user ghost") {
+	if r.Status != 255 || !strings.Contains(r.Error, "unable to find user ghost") {
 		t.Errorf("unknown user: %+v", r)
 	}
 }
@@ -278,7 +278,7 @@ func TestRunnerMain(t *testing.T) {
 		t.Fatalf("bad spec: exit code %d", code)
 	}
 	b, _ = os.ReadFile(filepath.Join(out, ResultFile))
-	if r, _ := DecodeResult(b); r.Status != 127 || !strings.Contains(r.Error, "invalid run spec") {
+	if r, _ := DecodeResult(b); r.Status != 255 || !strings.Contains(r.Error, "invalid run spec") {
 		t.Errorf("bad spec result = %+v", r)
 	}
 	if code := Main(nil); code != 2 {
