@@ -193,7 +193,8 @@ func (l *loader) loadFolder(dir, folder string, isBase bool) ([]Chunk, error) {
 		return nil, f.errf(at, "base/chunk.yaml must define exactly one variant, but it defines %d; the base is a single image, so keep one variant (its args and dockerfile apply to the base)", n)
 	}
 	if n == 0 {
-		if root == nil { // dazzle fails to decode an empty file (EOF)
+		var doc yaml.Node
+		if yaml.Unmarshal(data, &doc) == nil && doc.Kind == 0 { // dazzle fails to decode a file with no document (EOF); `~` it takes as no variants
 			return nil, f.errf(at, "%s defines no variants; add variants: with at least one entry, or delete %s to build %s/Dockerfile as the chunk %q", cfgPath, cfgPath, dir, folder)
 		}
 		// dazzle builds nothing from such a folder, without a word; say it.

@@ -738,6 +738,11 @@ func TestWarnings(t *testing.T) {
 		if got := names(p.Chunks); !reflect.DeepEqual(got, []string{"golang", "node", "tool"}) {
 			t.Errorf("chunks %v", got)
 		}
+		// A null document decodes in dazzle to no variants as well (an empty file does not decode).
+		fsys["chunks/lang-java/chunk.yaml"] = &fstest.MapFile{Data: []byte("~\n")}
+		if p := mustLoad(t, fsys); len(p.Warnings) != 1 || p.Warnings[0].Rule != "ChunkWithoutVariants" {
+			t.Errorf("chunk.yaml `~`: warnings %v", p.Warnings)
+		}
 	})
 	fsys := realistic()
 	fsys["tests/lang-java.yaml"] = fsys["tests/lang-java.yml"]
