@@ -3,7 +3,8 @@ package frontend
 import (
 	"context"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/dazzlekit/dazzlekit/internal/diag"
@@ -178,39 +179,18 @@ func outlineProject(ctx context.Context, in llbgen.Input, proj *project.Project)
 	}
 	for _, name := range order {
 		u := args[name]
-		desc := "used by " + strings.Join(dedupe(u.users), ", ")
+		desc := "used by " + strings.Join(u.users, ", ")
 		if len(u.set) > 0 {
 			desc += "; set by variant " + strings.Join(u.set, ", ")
 		}
 		u.arg.Description = desc
 		out.Args = append(out.Args, u.arg)
 	}
-	for _, name := range sortedKeys(secrets) {
+	for _, name := range slices.Sorted(maps.Keys(secrets)) {
 		out.Secrets = append(out.Secrets, *secrets[name])
 	}
-	for _, name := range sortedKeys(ssh) {
+	for _, name := range slices.Sorted(maps.Keys(ssh)) {
 		out.SSH = append(out.SSH, *ssh[name])
 	}
 	return out, nil
-}
-
-func dedupe(s []string) []string {
-	var out []string
-	seen := map[string]bool{}
-	for _, v := range s {
-		if !seen[v] {
-			seen[v] = true
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
