@@ -142,12 +142,16 @@ func (p *progress) ran(substr string) []string {
 }
 
 // failed returns the names of vertices that reported an error.
+// failed names the vertices a user sees as ERROR. A sibling the solver cancelled when
+// another vertex failed carries "context canceled", which buildx and buildctl print as
+// CANCELED (progressui does the same suffix test), so it is not counted; whether a
+// sibling got cancelled or finished first is a race.
 func (p *progress) failed() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []string
 	for _, v := range p.vertices {
-		if v.Error != "" {
+		if v.Error != "" && !strings.HasSuffix(v.Error, context.Canceled.Error()) {
 			out = append(out, v.Name)
 		}
 	}

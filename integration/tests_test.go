@@ -348,6 +348,12 @@ func TestFailingRunOfTestedChunk(t *testing.T) {
 			if failed := p.failed(); len(failed) != 1 || !strings.HasPrefix(failed[0], "[chunk b ") || !strings.HasSuffix(failed[0], "] RUN exit 3") {
 				t.Errorf("failed vertices %q, want the chunk's step named after it", failed)
 			}
+			// Tests start only once every image under test solved, so none was even begun.
+			for _, n := range p.names() {
+				if strings.HasPrefix(n, "[test ") {
+					t.Errorf("test vertex %q appeared though its image failed", n)
+				}
+			}
 		})
 	}
 }
