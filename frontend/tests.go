@@ -52,6 +52,7 @@ type Outcome struct {
 	Status  int      `json:"status"`
 	Failed  []string `json:"failedAssertions,omitempty"`
 	Message string   `json:"message,omitempty"`
+	Seconds float64  `json:"seconds,omitempty"` // how long the command ran; 0 when skipped
 
 	failLine int
 }
@@ -64,7 +65,9 @@ func testRunner(c gwclient.Client) testexec.Runner {
 			return testexec.Runner{State: *st, Path: "/dazzlekit"}
 		}
 	}
-	return testexec.Runner{State: llb.Local(runnerLocal, llb.SharedKeyHint(runnerLocal), llb.WithCustomName("[internal] load test runner")), Path: "/dazzlekit"}
+	// A fixed unique ID: llb.Local draws a new one per Marshal otherwise, and a test op marshalled
+	// twice (its results, then the diff of its root) would be two ops that both run.
+	return testexec.Runner{State: llb.Local(runnerLocal, llb.SharedKeyHint(runnerLocal), llb.LocalUniqueID(runnerLocal), llb.WithCustomName("[internal] load test runner")), Path: "/dazzlekit"}
 }
 
 // runTests runs every test of every subject (all of them, even after a failure) and returns the
@@ -101,21 +104,21 @@ func (b *builder) runTests(ctx context.Context, subjects []subject) ([]Outcome, 
 	}
 	eg, ctx := errgroup.WithContext(ctx)
 	for _, s := range subjects {
+		var run []testCase
 		for _, tc := range s.tests {
-			t := tc.test
-			o := Outcome{Subject: s.label, Chunk: tc.chunk, Desc: t.Desc, File: t.File, Line: t.Line}
-			if t.Skip {
-				o.Result = "skipped"
-				record(o)
+			if tc.test.Skip {
+				record(Outcome{Subject: s.label, Chunk: tc.chunk, Desc: tc.test.Desc, File: tc.test.File, Line: tc.test.Line, Result: "skipped"})
 				continue
 			}
+			run = append(run, tc)
+		}
+		for _, batch := range batches(run) {
 			eg.Go(func() error {
-				o, err := b.runJudged(ctx, r, s, t, o)
-				if err != nil {
-					return errors.Wrapf(err, "%s:%d: test %q", t.File, t.Line, t.Desc)
+				outs, err := b.runBatch(ctx, r, s, batch)
+				for _, o := range outs {
+					record(o)
 				}
-				record(o)
-				return nil
+				return err
 			})
 		}
 	}
@@ -188,7 +191,7 @@ func (r Report) Text() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d passed, %d failed, %d skipped\n\n", r.Passed, r.Failed, r.Skipped)
 	for _, o := range r.Tests {
-		fmt.Fprintf(&b, "%-7s [test %s] %s (%s:%d)\n", o.Result, o.Subject, o.Desc, o.File, o.Line)
+		fmt.Fprintf(&b, "%-7s [test %s] %s (%s:%d) %.2fs\n", o.Result, o.Subject, o.Desc, o.File, o.Line, o.Seconds)
 	}
 	for _, o := range r.Tests {
 		if o.Message != "" {
@@ -203,14 +206,15 @@ func (r Report) Text() string {
 // too): the test runs again, ignoring the cache, as a failed RUN step would. BuildKit then keeps the
 // newer result for the op (solver.getBestResult takes the latest record), so a test that passes
 // now is answered from the cache next time.
-func (b *builder) runJudged(ctx context.Context, r testexec.Runner, s subject, t project.Test, o Outcome) (Outcome, error) {
+func (b *builder) runJudged(ctx context.Context, r testexec.Runner, s subject, t project.Test, o Outcome, note string) (Outcome, error) {
 	noCache := b.bc.IsNoCache("")
 	for {
-		res, err := b.runOne(ctx, r, s, t, noCache)
+		res, err := b.runOne(ctx, r, s, t, noCache, note)
 		if err != nil {
 			return o, err
 		}
 		judged := b.judge(s, t, o, res)
+		judged.Seconds = res.Seconds
 		if judged.Result == "failed" && !noCache && time.Unix(0, res.Started).Before(b.start) {
 			noCache = true
 			continue
@@ -248,33 +252,23 @@ func assertLine(t project.Test, failed []assert.AssertionOutcome) int {
 	return t.Line
 }
 
-func (b *builder) runOne(ctx context.Context, r testexec.Runner, s subject, t project.Test, ignoreCache bool) (*runner.Result, error) {
-	argv := append(append([]string{}, t.Entrypoint...), t.Command...)
-	spec := testexec.Spec{
-		Desc:    t.Desc,
-		Argv:    argv,
-		Env:     t.Env,
-		User:    t.User,
-		PTY:     len(t.Entrypoint) > 0,
-		Network: t.Network,
-		Timeout: t.TimeLimit(b.opt.TestTimeout),
-	}
+// runOne runs t alone; note, when set, says why in the op's name.
+func (b *builder) runOne(ctx context.Context, r testexec.Runner, s subject, t project.Test, ignoreCache bool, note string) (*runner.Result, error) {
+	bt := batchTest(s, t, b.opt.TestTimeout)
+	spec := testexec.Spec{Desc: t.Desc, Argv: bt.Spec.Argv, Env: t.Env, User: bt.Spec.User, PTY: bt.Spec.PTY, Network: t.Network, Timeout: bt.Spec.Timeout}
 	var env []string
-	// Tests run in /, not the image's WORKDIR: dazzle runs them there, and a test that uses a
-	// relative path must give the same result under both.
-	workdir := "/"
 	if s.image != nil {
 		env = s.image.Config.Env
-		if spec.User == "" {
-			// As `docker run` would: the image's USER, which the exec op does not take from the config.
-			spec.User = s.image.Config.User
-		}
 	}
 	var opts []llb.RunOption
 	if ignoreCache {
 		opts = append(opts, llb.IgnoreCache)
 	}
-	out := testexec.Exec(s.state, env, workdir, r, spec, fmt.Sprintf("[test %s] %s", s.label, t.Desc), opts...)
+	name := fmt.Sprintf("[test %s] %s", s.label, t.Desc)
+	if note != "" {
+		name += " (" + note + ")"
+	}
+	out := testexec.Exec(s.state, env, testWorkdir, r, spec, name, opts...)
 	ref, err := b.solve(ctx, out)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package frontend
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -38,5 +39,45 @@ func TestJudge(t *testing.T) {
 				t.Errorf("message %q does not contain %q", o.Message, tc.message)
 			}
 		})
+	}
+}
+
+// An image's tests go to one exec op per network mode, in their order; a spec too long for one
+// argument is split.
+func TestBatches(t *testing.T) {
+	tc := func(desc string, network bool, cmdLen int) testCase {
+		return testCase{chunk: "a", test: project.Test{Desc: desc, Network: network, Command: []string{strings.Repeat("x", cmdLen)}}}
+	}
+	descs := func(bs [][]testCase) (out [][]string) {
+		for _, b := range bs {
+			var d []string
+			for _, c := range b {
+				d = append(d, c.test.Desc)
+			}
+			out = append(out, d)
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		name string
+		in   []testCase
+		want [][]string
+	}{
+		{"none", nil, nil},
+		{"one", []testCase{tc("a", true, 1)}, [][]string{{"a"}}},
+		{"network modes", []testCase{tc("a", true, 1), tc("b", false, 1), tc("c", true, 1)}, [][]string{{"a", "c"}, {"b"}}},
+		{"too long for one argument", []testCase{tc("a", true, 40 << 10), tc("b", true, 40 << 10), tc("c", true, 1)}, [][]string{{"a"}, {"b", "c"}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := descs(batches(tt.in)); fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("batches = %q, want %q", got, tt.want)
+			}
+		})
+	}
+	if got := batchName("full", []testCase{tc("it should run node", true, 1)}); got != "[test full] it should run node" {
+		t.Errorf("one test's op is named %q", got)
+	}
+	if got := batchName("full", []testCase{tc("it should run node", true, 1), tc("it should run go", true, 1)}); got != "[test full] 2 tests: it should run node; it should run go" {
+		t.Errorf("two tests' op is named %q", got)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -114,8 +115,8 @@ func exampleDir(name string) string {
 type progress struct {
 	mu       sync.Mutex
 	vertices map[string]*client.Vertex // by digest
-	logs     bytes.Buffer
-	warnings []string // the short text of each warning, as buildctl prints after WARN:
+	logs     map[string]*bytes.Buffer  // each vertex's log, by digest
+	warnings []string                  // the short text of each warning, as buildctl prints after WARN:
 }
 
 func (p *progress) names() []string {
@@ -141,7 +142,50 @@ func (p *progress) ran(substr string) []string {
 	return out
 }
 
-// failed returns the names of vertices that reported an error.
+// testsRan returns the tests whose command ran in this build (not answered from the cache), as
+// "[test <image>] <desc>": from the runner's "=== RUN" lines in the log of an op running several
+// tests, and the name of an op running one test alone.
+func (p *progress) testsRan() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for dgst, v := range p.vertices {
+		if v.Cached || v.Completed == nil || v.Started == nil || !strings.HasPrefix(v.Name, "[test ") {
+			continue
+		}
+		b := p.logs[dgst]
+		if b == nil || !strings.Contains(b.String(), "=== RUN   ") {
+			if !strings.Contains(v.Name, " tests: ") && !strings.HasSuffix(v.Name, "] files the tests changed") {
+				out = append(out, v.Name)
+			}
+			continue
+		}
+		for _, line := range strings.Split(b.String(), "\n") {
+			if name, ok := strings.CutPrefix(line, "=== RUN   "); ok {
+				if i := strings.LastIndex(name, " ("); i > 0 {
+					name = name[:i]
+				}
+				out = append(out, name)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// testLog is the runner's log of every test op, for the lines a user reads in the progress.
+func (p *progress) testLog() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var b strings.Builder
+	for dgst, v := range p.vertices {
+		if l := p.logs[dgst]; l != nil && strings.HasPrefix(v.Name, "[test ") {
+			b.WriteString(l.String())
+		}
+	}
+	return b.String()
+}
+
 // failed names the vertices a user sees as ERROR. A sibling the solver cancelled when
 // another vertex failed carries "context canceled", which buildx and buildctl print as
 // CANCELED (progressui does the same suffix test), so it is not counted; whether a
@@ -199,7 +243,7 @@ func (e env) build(t *testing.T, dir string, o buildOpts) (*progress, error) {
 	if o.localOut != "" {
 		opt.Exports = append(opt.Exports, client.ExportEntry{Type: client.ExporterLocal, OutputDir: o.localOut})
 	}
-	p := &progress{vertices: map[string]*client.Vertex{}}
+	p := &progress{vertices: map[string]*client.Vertex{}, logs: map[string]*bytes.Buffer{}}
 	ch := make(chan *client.SolveStatus)
 	done := make(chan struct{})
 	go func() {
@@ -210,7 +254,12 @@ func (e env) build(t *testing.T, dir string, o buildOpts) (*progress, error) {
 				p.vertices[v.Digest.String()] = v
 			}
 			for _, l := range s.Logs {
-				p.logs.Write(l.Data)
+				b := p.logs[l.Vertex.String()]
+				if b == nil {
+					b = &bytes.Buffer{}
+					p.logs[l.Vertex.String()] = b
+				}
+				b.Write(l.Data)
 			}
 			for _, w := range s.Warnings {
 				p.warnings = append(p.warnings, string(w.Short))

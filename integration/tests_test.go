@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -77,18 +78,53 @@ func passingTestsProject(t *testing.T) string {
 func TestTestsPass(t *testing.T) {
 	e := stack(t)
 	dir := passingTestsProject(t)
+	// A fresh base, so that no test is answered from the cache of another test's build.
+	appendFile(t, filepath.Join(dir, "base/Dockerfile"), fmt.Sprintf("ENV DAZZLEKIT_NONCE=%d\n", time.Now().UnixNano()))
 	p := e.mustBuild(t, dir, map[string]string{"target": "both"}, "")
-	names := p.names()
+	ran := p.testsRan()
 	for _, want := range []string{
 		"[test a] it should pass", "[test b] it should have b", "[test a] it should pass without assertions",
 		"[test both] it should pass", "[test both] it should have no network", "[test both] it should have b",
 	} {
-		if !slices.Contains(names, want) {
-			t.Errorf("no vertex %q in progress", want)
+		if !slices.Contains(ran, want) {
+			t.Errorf("test %q did not run; ran %q", want, ran)
 		}
 	}
-	if slices.Contains(names, "[test a] it should be skipped") {
+	if slices.Contains(ran, "[test a] it should be skipped") {
 		t.Error("a skipped test ran")
+	}
+	// One exec op per image and network mode, each test's verdict and duration in its log.
+	var ops []string
+	for _, n := range p.ran("[test ") {
+		if !strings.HasSuffix(n, "] files the tests changed") {
+			ops = append(ops, n)
+		}
+	}
+	slices.Sort(ops)
+	want := []string{
+		"[test a] 8 tests: it should pass; it should see a failing status; ",
+		"[test a] it should have no network",
+		"[test b] it should have b",
+		"[test both] 9 tests: it should pass; it should see a failing status; ",
+		"[test both] it should have no network",
+	}
+	if len(ops) != len(want) {
+		t.Errorf("test ops %q, want one per image and network mode, %q", ops, want)
+	} else {
+		for i := range ops {
+			if !strings.HasPrefix(ops[i], want[i]) {
+				t.Errorf("test op %q, want %q...", ops[i], want[i])
+			}
+		}
+	}
+	log := p.testLog()
+	for _, re := range []string{
+		`(?m)^=== RUN   \[test both\] it should have b \(tests/b\.yaml:1\)\n--- PASS  \[test both\] it should have b \(\d+\.\d\ds, exit status 0\)$`,
+		`(?m)^--- PASS  \[test a\] it should see a failing status \(\d+\.\d\ds, exit status 4\)$`,
+	} {
+		if !regexp.MustCompile(re).MatchString(log) {
+			t.Errorf("test log does not match %s:\n%s", re, log)
+		}
 	}
 }
 
@@ -191,9 +227,9 @@ func TestTestsFail(t *testing.T) {
 	if t.Failed() {
 		t.Logf("error:\n%s", msg)
 	}
-	// Every test ran, even after failures.
+	// Every test ran (or, passing on an unchanged image, was answered from the cache), even after failures.
 	for _, want := range []string{"[test a] it should read its file", "[test both] it should report a syntax error"} {
-		if !slices.Contains(p.names(), want) {
+		if !slices.Contains(p.testsRan(), want) && !slices.Contains(p.names(), want) {
 			t.Errorf("test vertex %q did not run", want)
 		}
 	}
@@ -219,7 +255,8 @@ func TestTestsWithoutShell(t *testing.T) {
 	e.mustBuild(t, dir, nil, "")
 }
 
-// Editing one test reruns that test only and changes no image layer; DAZZLE_NO_TEST skips them all.
+// Editing one test reruns the tests of the images that hold its chunk only, and changes no image
+// layer; DAZZLE_NO_TEST skips them all.
 func TestTestsCachedAndSkippable(t *testing.T) {
 	e := stack(t)
 	dir := passingTestsProject(t)
@@ -235,10 +272,15 @@ func TestTestsCachedAndSkippable(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := e.mustBuild(t, dir, map[string]string{"target": "both"}, ref)
-	ran := p.ran("[test ")
-	slices.Sort(ran)
-	if want := []string{"[test b] it should have b", "[test both] it should have b"}; !slices.Equal(ran, want) {
-		t.Errorf("after editing one test, ran %q; want only %q", ran, want)
+	// The images holding chunk b run their tests again, each in one op; a's image does not.
+	ran := p.testsRan()
+	if !slices.Contains(ran, "[test b] it should have b") || !slices.Contains(ran, "[test both] it should have b") {
+		t.Errorf("after editing b's test, ran %q; want it run against b and both", ran)
+	}
+	for _, r := range ran {
+		if strings.HasPrefix(r, "[test a] ") {
+			t.Errorf("editing b's test reran %q", r)
+		}
 	}
 	if r := p.ran("RUN"); len(r) != 0 {
 		t.Errorf("editing a test reran build steps: %q", r)
@@ -290,9 +332,7 @@ func TestFailedTestsRerun(t *testing.T) {
 				t.Errorf("error does not contain %q:\n%s", w, msg)
 			}
 		}
-		ran := p.ran("[test ")
-		slices.Sort(ran)
-		ran = slices.Compact(ran)
+		ran := slices.Compact(p.testsRan())
 		if !slices.Equal(ran, wantRan) {
 			t.Errorf("tests that ran: %q, want %q", ran, wantRan)
 		}
@@ -301,14 +341,18 @@ func TestFailedTestsRerun(t *testing.T) {
 
 	both := []string{"[test a] it should fail", "[test a] it should hear pass"}
 	build([]string{"2 of 2 tests failed", "[test a] it should fail\n  defined at tests/a.yaml:3"}, both...)
-	// The failures were cached by the first build's ops; both run again, one now passes.
+	// The failures were cached by the first build's op; both run again, one now passes.
 	answer.Store("pass")
 	build([]string{"1 of 2 tests failed", "[test a] it should fail\n  defined at tests/a.yaml:3", "command exit status: 0"}, both...)
+	// And again: a failure is never answered from the cache, not even beside a pass.
+	build([]string{"1 of 2 tests failed"}, both...)
 
-	// What is cached now is the passing run: without the failing test nothing runs.
+	// A passing run is cached: with the failing test gone, the passing test runs once, then not
+	// again, whatever its server would answer now.
 	if err := os.WriteFile(filepath.Join(dir, "tests/a.yaml"), []byte(flaky), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	build(nil, "[test a] it should hear pass")
 	answer.Store("fail") // a rerun would fail the build
 	p := build(nil)
 	if !slices.Contains(p.names(), "[test a] it should hear pass") {
@@ -404,5 +448,45 @@ func TestNoCacheRerunsTestsBuildx(t *testing.T) {
 	}
 	if got := testState("--no-cache"); got != "DONE" {
 		t.Errorf("build with --no-cache: test %s, want DONE", got)
+	}
+}
+
+// Every test sees the image as a container of its own would, though an image's tests share one op:
+// a process a test leaves running is gone before the next test, and when a test wrote a file, the
+// tests after it run again in ops of their own.
+func TestTestsIsolated(t *testing.T) {
+	e := stack(t)
+	nonce := time.Now().UnixNano() // fresh commands, so earlier runs' cache cannot answer
+	dir := writeFiles(t, map[string]string{
+		"dazzle.yaml":         "",
+		"base/Dockerfile":     okBase,
+		"chunks/a/Dockerfile": okChunk,
+		"chunks/b/Dockerfile": okChunk,
+		"tests/a.yaml": fmt.Sprintf(`- desc: "it should write a file"
+  command: [sh, -c, "echo %[1]d > /tmp/leak"]
+  assert: [status == 0]
+- desc: "it should not see another test's file"
+  command: [sh, -c, "test ! -e /tmp/leak # %[1]d"]
+  assert: [status == 0]
+`, nonce),
+		"tests/b.yaml": fmt.Sprintf(`- desc: "it should leave a process running"
+  command: [sh, -c, "setsid sleep 600 </dev/null >/dev/null 2>&1 & echo %[1]d"]
+  assert: [status == 0]
+- desc: "it should not see another test's process"
+  command: [sh, -c, "for p in /proc/[0-9]*; do cat $p/comm; done | grep -x sleep; echo %[1]d"]
+  assert: ['stdout.indexOf("sleep") == -1']
+`, nonce),
+	})
+	p := e.mustBuild(t, dir, nil, "")
+	// a's second test ran again alone, after the first had written to the root; b's did not.
+	single := func(name string) bool { return slices.Contains(p.ran(name), name) }
+	if !single("[test a] it should not see another test's file (again alone: an earlier test wrote /tmp/leak)") {
+		t.Errorf("a's second test did not run in an op of its own; ops that ran: %q", p.ran("[test "))
+	}
+	if single("[test b] it should not see another test's process") {
+		t.Errorf("b's tests wrote nothing, yet its second test ran alone")
+	}
+	if !strings.Contains(p.testLog(), "--- PASS  [test b] it should not see another test's process (") {
+		t.Errorf("b's batch did not pass its second test:\n%s", p.testLog())
 	}
 }

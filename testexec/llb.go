@@ -106,3 +106,44 @@ func failedState(err error) llb.State {
 		return llb.State{}, err
 	})
 }
+
+// Batch is the exec op that runs several tests of one image in one container.
+type Batch struct {
+	Out  llb.State // the output directory holding runner.BatchResultFile
+	Root llb.State // the container's root after the tests, to tell whether any test wrote to it
+}
+
+// ExecBatch returns the exec op running tests with `run-tests`. env is the image's environment;
+// each test's own environment travels in its BatchTest and is applied by the runner. All tests of
+// a batch share network mode: it is the op's.
+func ExecBatch(rootfs llb.State, env []string, workdir string, r Runner, tests []runner.BatchTest, network bool, name string, opts ...llb.RunOption) Batch {
+	bin := path.Clean("/" + r.Path)
+	if r.Path == "" || bin == "/" {
+		st := failedState(fmt.Errorf("invalid runner path %q", r.Path))
+		return Batch{Out: st, Root: st}
+	}
+	dir, base := path.Dir(bin), path.Base(bin)
+	st := rootfs
+	for _, kv := range env {
+		st = addEnv(st, kv)
+	}
+	wd := "/"
+	if workdir != "" {
+		wd = path.Clean("/" + workdir)
+	}
+	mode := pb.NetMode_NONE
+	if network {
+		mode = pb.NetMode_UNSET
+	}
+	ro := []llb.RunOption{
+		llb.Args([]string{path.Join(RunnerDir, base), runner.BatchCommand, runner.Batch{Tests: tests}.Encode(), OutDir}),
+		llb.Dir(wd),
+		llb.User("0"),
+		llb.Network(mode),
+		llb.AddMount(RunnerDir, r.State, llb.SourcePath(dir), llb.Readonly),
+		llb.WithCustomName(name),
+	}
+	ro = append(ro, opts...)
+	es := st.Run(ro...)
+	return Batch{Out: es.AddMount(OutDir, llb.Scratch()), Root: es.Root()}
+}

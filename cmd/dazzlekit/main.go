@@ -23,6 +23,8 @@ func main() {
 		switch os.Args[1] {
 		case runner.Command:
 			os.Exit(runTest(os.Args[2:]))
+		case runner.BatchCommand:
+			os.Exit(runTests(os.Args[2:]))
 		case "bake":
 			os.Exit(bake(os.Args[2:], os.Stdout, os.Stderr))
 		case layerapply.Command:

@@ -132,9 +132,11 @@ type Result struct {
 	// Started is when the runner started (Unix nanoseconds). BuildKit caches
 	// an exec op's output, so a result can be older than the build reading
 	// it; the frontend reruns a failed test whose result predates the build.
-	Started   int64  `json:",omitempty"`
-	Error     string `json:",omitempty"`
-	Truncated bool   `json:",omitempty"`
+	Started int64 `json:",omitempty"`
+	// Seconds is how long the command ran.
+	Seconds   float64 `json:",omitempty"`
+	Error     string  `json:",omitempty"`
+	Truncated bool    `json:",omitempty"`
 }
 
 // DecodeResult parses a result.json written by the runner.
@@ -164,22 +166,23 @@ func Main(args []string) int {
 		res = run(spec, os.Environ())
 	}
 	res.Started = started
-	if err := writeResult(args[1], res); err != nil {
+	res.Seconds = time.Since(time.Unix(0, started)).Seconds()
+	b, err := json.Marshal(res)
+	if err == nil {
+		err = writeFile(args[1], ResultFile, b)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "run-test:", err)
 		return 1
 	}
 	return 0
 }
 
-func writeResult(dir string, res Result) error {
-	b, err := json.Marshal(res)
-	if err != nil {
-		return fmt.Errorf("cannot encode result: %w", err)
-	}
+func writeFile(dir, name string, b []byte) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, ResultFile), b, 0o644)
+	return os.WriteFile(filepath.Join(dir, name), b, 0o644)
 }
 
 // run executes spec with env as the base environment. The command is looked up
