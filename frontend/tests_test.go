@@ -66,7 +66,7 @@ func TestBatches(t *testing.T) {
 		{"none", nil, nil},
 		{"one", []testCase{tc("a", true, 1)}, [][]string{{"a"}}},
 		{"network modes", []testCase{tc("a", true, 1), tc("b", false, 1), tc("c", true, 1)}, [][]string{{"a", "c"}, {"b"}}},
-		{"too long for one argument", []testCase{tc("a", true, 40 << 10), tc("b", true, 40 << 10), tc("c", true, 1)}, [][]string{{"a"}, {"b", "c"}}},
+		{"too long for one argument", []testCase{tc("a", true, 40<<10), tc("b", true, 40<<10), tc("c", true, 1)}, [][]string{{"a"}, {"b", "c"}}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := descs(batches(tt.in)); fmt.Sprint(got) != fmt.Sprint(tt.want) {
