@@ -214,53 +214,63 @@ func (p *ciProject) testCount(folder string) int {
 
 // Need is the least work a scenario demands when every chunk is tested alone and in each
 // combination that holds it (as dazzle does, and dazzlekit): RUN steps whose inputs changed, and
-// test execs whose image or command changed.
+// test execs whose image or command changed. Combinations of the same chunks (python and
+// python-3.13) are one image, tested once.
 type Need struct {
 	Run   int    `json:"run"`
 	Tests int    `json:"tests"`
 	Why   string `json:"why"`
 }
 
+// images are the distinct combination images: each combination's resolved chunks, once.
+func (p *ciProject) images() [][]string {
+	var out [][]string
+	for _, c := range p.combs {
+		chunks := p.resolve(c.name)
+		if !slices.ContainsFunc(out, func(o []string) bool { return slices.Equal(o, chunks) }) {
+			out = append(out, chunks)
+		}
+	}
+	return out
+}
+
 func (p *ciProject) need(sc string) Need {
 	used := p.usedChunks()
-	combTests := func(comb string) int {
+	tests := func(chunks []string) int {
 		n := 0
-		for _, ch := range p.resolve(comb) {
+		for _, ch := range chunks {
 			n += p.testCount(folderOf(ch))
 		}
 		return n
 	}
-	inFolder := func(f string) int {
-		n := 0
-		for _, ch := range used {
-			if folderOf(ch) == f {
-				n++
-			}
-		}
-		return n
+	inFolder := func(f string) []string {
+		return slices.DeleteFunc(slices.Clone(used), func(ch string) bool { return folderOf(ch) != f })
+	}
+	holding := func(f string) [][]string {
+		return slices.DeleteFunc(p.images(), func(chunks []string) bool {
+			return !slices.ContainsFunc(chunks, func(ch string) bool { return folderOf(ch) == f })
+		})
 	}
 	switch sc {
 	case scCold:
-		n := Need{Run: 1 + ciStepsPerChunk*len(used), Why: fmt.Sprintf("the base and %d chunks of %d combinations", len(used), len(p.combs))}
-		for _, ch := range used {
-			n.Tests += p.testCount(folderOf(ch))
-		}
-		for _, c := range p.combs {
-			n.Tests += combTests(c.name)
+		n := Need{Run: 1 + ciStepsPerChunk*len(used), Tests: tests(used),
+			Why: fmt.Sprintf("the base and %d chunks of %d combinations, %d distinct images", len(used), len(p.combs), len(p.images()))}
+		for _, img := range p.images() {
+			n.Tests += tests(img)
 		}
 		return n
 	case scEdit:
-		combs := p.combinationsWith(p.EditChunk)
-		n := Need{Run: ciStepsPerChunk * inFolder(p.EditChunk), Tests: inFolder(p.EditChunk) * p.testCount(p.EditChunk),
-			Why: fmt.Sprintf("%s: %d chunk(s), in %d of %d combinations", p.EditChunk, inFolder(p.EditChunk), len(combs), len(p.combs))}
-		for _, c := range combs {
-			n.Tests += combTests(c)
+		chunks, imgs := inFolder(p.EditChunk), holding(p.EditChunk)
+		n := Need{Run: ciStepsPerChunk * len(chunks), Tests: tests(chunks),
+			Why: fmt.Sprintf("%s: %d chunk(s), in %d of %d combinations, %d distinct images", p.EditChunk, len(chunks), len(p.combinationsWith(p.EditChunk)), len(p.combs), len(imgs))}
+		for _, img := range imgs {
+			n.Tests += tests(img)
 		}
 		return n
 	case scEditTest:
-		combs := p.combinationsWith(p.EditTest)
-		return Need{Tests: inFolder(p.EditTest) + len(combs),
-			Why: fmt.Sprintf("first test of %s: %d chunk(s), in %d of %d combinations", p.EditTest, inFolder(p.EditTest), len(combs), len(p.combs))}
+		chunks, imgs := inFolder(p.EditTest), holding(p.EditTest)
+		return Need{Tests: len(chunks) + len(imgs),
+			Why: fmt.Sprintf("first test of %s: %d chunk(s), in %d of %d combinations, %d distinct images", p.EditTest, len(chunks), len(p.combinationsWith(p.EditTest)), len(p.combs), len(imgs))}
 	}
 	return Need{Why: "nothing changed"}
 }

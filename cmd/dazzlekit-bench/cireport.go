@@ -58,7 +58,7 @@ func (ci *CIResults) table() string {
 	}
 	fmt.Fprintf(&b, "\nCI scale (gitpod workspace-images' shape): %d chunk folders, %d chunks (%d in combinations), %d combinations, %d RUN steps of ~1 s and 2 MB per chunk; median of %d run(s)\n",
 		ci.Folders, ci.Chunks, ci.UsedChunks, ci.Combinations, ciStepsPerChunk, reps)
-	fmt.Fprintf(&b, "need: the least work a scenario demands, every chunk tested alone and in each combination holding it; %s RUN s: the edited chunk folder's RUN steps, summed from the progress stream\n", ci.EditChunk)
+	fmt.Fprintf(&b, "need: the least work a scenario demands, every chunk tested alone and in each distinct combination image holding it; %s RUN s: the edited chunk folder's RUN steps, summed from the progress stream\n", ci.EditChunk)
 	fmt.Fprintf(&b, "%-16s %-22s %9s %8s %6s %11s %15s %10s %9s\n", "scenario", "tool", "median", "RUN ran", "tests", "exec cached", "vertices ran/c", ci.EditChunk+" RUN s", "x bake")
 	for _, sc := range ciScenarios {
 		n := ci.Need[sc]
