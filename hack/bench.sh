@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # make bench: compares dazzlekit with dazzle v0.1.17 and a monolithic Dockerfile on generated projects
-# (cmd/dazzlekit-bench), and runs the daemon-less LLB generation benchmark. Not part of CI.
+# (cmd/dazzlekit-bench): N independent chunks, and a CI-scale project with the shape of gitpod's
+# workspace-images (dazzle build + combine --all against dazzlekit bake + one docker buildx bake). It
+# also runs the daemon-less LLB generation benchmark. Not part of CI.
 #
 # It runs a stack of its own (buildkitd, registry) under .stack/bench, whatever BUILDKIT_HOST says: cold
 # runs prune the build cache, which must never touch a daemon someone else uses. The registry port is
 # REGISTRY_PORT (default 5055). dazzle is built once from the Go module proxy into
 # ${XDG_CACHE_HOME:-~/.cache}/dazzlekit/dazzle-v0.1.17 (never into the clone) by hack/dazzle.sh.
-# BENCH_FLAGS passes flags to cmd/dazzlekit-bench, e.g. BENCH_FLAGS="-sizes 8 -reps 1".
+# BENCH_FLAGS passes flags to cmd/dazzlekit-bench, e.g. BENCH_FLAGS="-sizes 8 -reps 1", or only a cut-down
+# CI-scale project: BENCH_FLAGS="-scenarios ci -ci-combinations 4".
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -55,6 +58,8 @@ log "go test -bench (no daemon): loading and LLB generation, 100 chunks and 50 c
 go test -run '^$' -bench . -benchmem ./llbgen/ | tee "$OUT/gobench.txt"
 
 go build -o "$OUT/.bin/dazzlekit-bench" ./cmd/dazzlekit-bench
+go build -o "$OUT/.bin/dazzlekit" ./cmd/dazzlekit
 # shellcheck disable=SC2086 # BENCH_FLAGS is a list of flags
 "$OUT/.bin/dazzlekit-bench" -addr "$BUILDKIT_HOST" -registry "$DAZZLEKIT_REGISTRY" -frontend "$FRONTEND" \
-  -dazzle "$DAZZLE_BIN" -buildctl "$TOOLS_BIN/buildctl" -gobench "$OUT/gobench.txt" -out "$OUT" ${BENCH_FLAGS:-}
+  -dazzle "$DAZZLE_BIN" -buildctl "$TOOLS_BIN/buildctl" -dazzlekit "$OUT/.bin/dazzlekit" -builder "$BUILDX_BUILDER" \
+  -gobench "$OUT/gobench.txt" -out "$OUT" ${BENCH_FLAGS:-}

@@ -27,6 +27,7 @@ const (
 	toolMono       = "monolithic Dockerfile"
 	toolKit        = "dazzlekit"
 	toolKitNoTests = "dazzlekit, tests off"
+	toolBake       = "dazzlekit bake" // every combination in one docker buildx bake (the CI-scale project)
 )
 
 // Scenarios, in the order each tool goes through them after a pruned daemon.
@@ -36,6 +37,8 @@ const (
 	scEdit    = "edit one chunk"
 	scNewComb = "new combination"
 	scTests   = "tests only"
+	// The CI-scale project's: its first test's command changed in one chunk folder, no layer.
+	scEditTest = "edit one test"
 )
 
 var scenarios = []string{scCold, scWarm, scEdit, scNewComb, scTests}
@@ -49,6 +52,11 @@ type config struct {
 	goBench                          string
 	tools                            map[string]bool
 	timeout                          time.Duration
+	// The CI-scale project (ci.go).
+	sizesOn, ciOn              bool
+	ciCombinations, ciReps     int
+	ciEditChunk, ciEditTest    string
+	dazzlekit, docker, builder string
 }
 
 // Run is one tool's build in one scenario.
@@ -60,6 +68,7 @@ type Run struct {
 	Seconds  float64  `json:"seconds"`
 	OK       bool     `json:"ok"`
 	Error    string   `json:"error,omitempty"`
+	Project  string   `json:"project,omitempty"` // "ci" for the CI-scale project; N is then its number of chunks
 	Steps    Steps    `json:"steps"`
 	Log      string   `json:"log"`
 	Commands []string `json:"commands"`
@@ -67,7 +76,7 @@ type Run struct {
 
 func main() {
 	var c config
-	var sizes, tools string
+	var sizes, tools, projects string
 	flag.StringVar(&c.addr, "addr", os.Getenv("BUILDKIT_HOST"), "buildkitd address (it is pruned: use a daemon of the benchmark's own)")
 	flag.StringVar(&c.registry, "registry", "localhost:5055", "registry host:port holding dazzlekit/busybox:latest")
 	flag.StringVar(&c.frontend, "frontend", "", "the dazzlekit frontend image")
@@ -76,7 +85,15 @@ func main() {
 	flag.StringVar(&sizes, "sizes", "8,32", "numbers of chunks")
 	flag.IntVar(&c.reps, "reps", 3, "repetitions at the smallest size")
 	flag.IntVar(&c.repsLarge, "reps-large", 1, "repetitions at the other sizes")
-	flag.StringVar(&tools, "tools", "dazzle,mono,kit,kit-notest", "tools to run")
+	flag.StringVar(&tools, "tools", "dazzle,mono,kit,kit-notest,bake", "tools to run (the CI-scale project runs dazzle and bake)")
+	flag.StringVar(&projects, "scenarios", "sizes,ci", "projects to run: sizes (N independent chunks, -sizes), ci (CI-scale, workspace-images' shape)")
+	flag.IntVar(&c.ciCombinations, "ci-combinations", 0, "keep the CI-scale project's first K combinations and the chunks they use (0: all 41)")
+	flag.IntVar(&c.ciReps, "ci-reps", 1, "repetitions of the CI-scale project")
+	flag.StringVar(&c.ciEditChunk, "ci-edit-chunk", "lang-c", "chunk folder whose first RUN step the CI-scale edit-one-chunk scenario changes")
+	flag.StringVar(&c.ciEditTest, "ci-edit-test", "lang-node", "chunk folder whose first test's command the CI-scale edit-one-test scenario changes")
+	flag.StringVar(&c.dazzlekit, "dazzlekit", "", "the dazzlekit binary built for this host (for `dazzlekit bake`)")
+	flag.StringVar(&c.docker, "docker", "docker", "the docker CLI with the buildx plugin")
+	flag.StringVar(&c.builder, "builder", os.Getenv("BUILDX_BUILDER"), "buildx builder on the -addr daemon")
 	flag.StringVar(&c.out, "out", "bench-results", "directory for the JSON and the logs")
 	flag.StringVar(&c.work, "work", "", "directory for the generated projects (default: <out>/work)")
 	flag.StringVar(&c.goBench, "gobench", "", "output of `go test -bench` to include")
@@ -89,22 +106,39 @@ func main() {
 		}
 		c.sizes = append(c.sizes, n)
 	}
+	for _, s := range strings.Split(projects, ",") {
+		switch strings.TrimSpace(s) {
+		case "sizes":
+			c.sizesOn = true
+		case "ci":
+			c.ciOn = true
+		default:
+			fatalf("unknown scenario set %q in -scenarios (sizes, ci)", s)
+		}
+	}
 	c.tools = map[string]bool{}
-	names := map[string]string{"dazzle": toolDazzle, "mono": toolMono, "kit": toolKit, "kit-notest": toolKitNoTests}
+	names := map[string]string{"dazzle": toolDazzle, "mono": toolMono, "kit": toolKit, "kit-notest": toolKitNoTests, "bake": toolBake}
 	for _, t := range strings.Split(tools, ",") {
 		if names[t] == "" {
 			fatalf("unknown tool %q", t)
 		}
 		c.tools[names[t]] = true
 	}
-	if c.addr == "" || (c.tools[toolKit] || c.tools[toolKitNoTests]) && c.frontend == "" || c.tools[toolDazzle] && c.dazzle == "" {
+	if c.addr == "" || (c.tools[toolKit] || c.tools[toolKitNoTests] || c.tools[toolBake]) && c.frontend == "" || c.tools[toolDazzle] && c.dazzle == "" {
 		fatalf("need -addr, -frontend and -dazzle")
+	}
+	if c.ciOn && c.tools[toolBake] && (c.dazzlekit == "" || c.builder == "") {
+		fatalf("the CI-scale project's bake runs need -dazzlekit and -builder (or BUILDX_BUILDER)")
+	}
+	if !c.sizesOn {
+		c.sizes = nil
 	}
 	if c.work == "" {
 		c.work = filepath.Join(c.out, "work")
 	}
 	started := time.Now()
 	res := Results{Date: started.UTC().Format(time.RFC3339), Machine: machine(), Sizes: c.sizes}
+	var ci *ciProject
 	res.FrontendImage = c.frontend
 	if c.frontend != "" {
 		sz, err := imageSize(c.frontend)
@@ -130,8 +164,23 @@ func main() {
 			}
 		}
 	}
+	if c.ciOn {
+		for rep := 0; rep < c.ciReps; rep++ {
+			for _, tool := range []string{toolDazzle, toolBake} {
+				if !c.tools[tool] {
+					continue
+				}
+				var runs []Run
+				ci, runs = c.ciSequence(rep, tool)
+				res.Runs = append(res.Runs, runs...)
+			}
+		}
+	}
 	res.TotalSeconds = round(time.Since(started).Seconds(), 1)
 	res.summarize()
+	if ci != nil {
+		res.CI = summarizeCI(ci, res.Runs)
+	}
 	table := res.table()
 	fmt.Print(table)
 	res.Table = table
@@ -188,7 +237,8 @@ func (c *config) sequence(n, rep int, tool string) []Run {
 		}
 		r := Run{N: n, Rep: rep, Tool: tool, Scenario: sc, Log: filepath.Join(logDir, fmt.Sprintf("%d-%s.log", i, strings.ReplaceAll(sc, " ", "-")))}
 		logf("N=%d rep %d %-22s %-16s ...", n, rep+1, tool, sc)
-		c.run(&r, p, repo, comb)
+		cmds, parse := c.commands(tool, p.Dir, repo, comb, logDir)
+		c.run(&r, cmds, parse)
 		status := "ok"
 		if !r.OK {
 			status = "FAILED: " + firstLine(r.Error) + " (log " + r.Log + ")"
@@ -199,32 +249,55 @@ func (c *config) sequence(n, rep int, tool string) []Run {
 	return runs
 }
 
-func (c *config) run(r *Run, p *benchProject, repo, comb string) {
-	var cmds [][]string
-	parse := parseRawJSON
+// command is one process of a run; its stdout goes to the file out when set, else to the log.
+type command struct {
+	argv []string
+	dir  string
+	out  string
+}
+
+// commands are what tool runs to build comb (every combination when comb is "") of the project in
+// dir and push it to repo, and the parser of their output.
+func (c *config) commands(tool, dir, repo, comb, logDir string) ([]command, func(io.Reader) Steps) {
 	buildctl := []string{c.buildctl, "--addr", c.addr, "build", "--progress=rawjson"}
-	switch r.Tool {
+	switch tool {
 	case toolDazzle:
 		// As dazzle's users run it: build every chunk, then combine (tests on in both).
-		cmds = [][]string{
-			{c.dazzle, "--addr", c.addr, "--context", p.Dir, "build", "--plain-output", repo},
-			{c.dazzle, "--addr", c.addr, "--context", p.Dir, "combine", repo, "--combination", comb},
+		combine := []string{c.dazzle, "--addr", c.addr, "--context", dir, "combine", repo, "--all"}
+		if comb != "" {
+			combine = []string{c.dazzle, "--addr", c.addr, "--context", dir, "combine", repo, "--combination", comb}
 		}
-		parse = parseDazzle
+		return []command{
+			{argv: []string{c.dazzle, "--addr", c.addr, "--context", dir, "build", "--plain-output", repo}},
+			{argv: combine},
+		}, parseDazzle
 	case toolMono:
-		dir := filepath.Join(p.Dir, "monolithic")
-		cmds = [][]string{append(buildctl, "--frontend", "dockerfile.v0",
-			"--local", "context="+dir, "--local", "dockerfile="+dir, "--opt", "filename=Dockerfile."+comb,
-			"--output", "type=image,name="+repo+":"+comb+",push=true")}
+		mono := filepath.Join(dir, "monolithic")
+		return []command{{argv: append(buildctl, "--frontend", "dockerfile.v0",
+			"--local", "context="+mono, "--local", "dockerfile="+mono, "--opt", "filename=Dockerfile."+comb,
+			"--output", "type=image,name="+repo+":"+comb+",push=true")}}, parseRawJSON
 	case toolKit, toolKitNoTests:
 		cmd := append(buildctl, "--frontend", "gateway.v0", "--opt", "source="+c.frontend,
-			"--local", "context="+p.Dir, "--local", "dockerfile="+p.Dir, "--opt", "filename=dazzle.yaml",
+			"--local", "context="+dir, "--local", "dockerfile="+dir, "--opt", "filename=dazzle.yaml",
 			"--opt", "target="+comb, "--output", "type=image,name="+repo+":"+comb+",push=true")
-		if r.Tool == toolKitNoTests {
+		if tool == toolKitNoTests {
 			cmd = append(cmd, "--opt", "build-arg:DAZZLE_NO_TEST=1")
 		}
-		cmds = [][]string{cmd}
+		return []command{{argv: cmd}}, parseRawJSON
+	case toolBake:
+		// As the README has CI run it: the definition, then one bake of every combination. Provenance
+		// is off, as no other tool here attaches any.
+		def := filepath.Join(logDir, "docker-bake.json")
+		return []command{
+			{argv: []string{c.dazzlekit, "bake", "--registry", repo, "--frontend", c.frontend, "--context", dir, dir}, out: def},
+			{argv: []string{c.docker, "buildx", "bake", "--builder", c.builder, "-f", def, "--push", "--progress=rawjson",
+				"--set", "*.attest=type=provenance,disabled=true"}, dir: dir},
+		}, parseRawJSON
 	}
+	panic("unknown tool " + tool)
+}
+
+func (c *config) run(r *Run, cmds []command, parse func(io.Reader) Steps) {
 	f, err := os.Create(r.Log)
 	if err != nil {
 		fatalf("%v", err)
@@ -236,16 +309,32 @@ func (c *config) run(r *Run, p *benchProject, repo, comb string) {
 	defer cancel()
 	start := time.Now()
 	r.OK = true
-	for _, argv := range cmds {
-		r.Commands = append(r.Commands, strings.Join(argv, " "))
-		fmt.Fprintf(w, "$ %s\n", strings.Join(argv, " "))
-		cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	for _, cm := range cmds {
+		line := strings.Join(cm.argv, " ")
+		if cm.out != "" {
+			line += " > " + cm.out
+		}
+		r.Commands = append(r.Commands, line)
+		fmt.Fprintf(w, "$ %s\n", line)
+		cmd := exec.CommandContext(ctx, cm.argv[0], cm.argv[1:]...)
+		cmd.Dir = cm.dir
 		cmd.Stdout, cmd.Stderr = w, w
+		var stdout *os.File
+		if cm.out != "" {
+			if stdout, err = os.Create(cm.out); err != nil {
+				fatalf("%v", err)
+			}
+			cmd.Stdout = stdout
+		}
 		// dazzle reads ~/.docker/config.json for registry auth; none is needed here.
 		cmd.Env = append(os.Environ(), "NO_COLOR=1")
-		if err := cmd.Run(); err != nil {
+		err := cmd.Run()
+		if stdout != nil {
+			stdout.Close()
+		}
+		if err != nil {
 			r.OK = false
-			r.Error = fmt.Sprintf("%s: %v\n%s", filepath.Base(argv[0]), err, tail(out.String(), 15))
+			r.Error = fmt.Sprintf("%s: %v\n%s", filepath.Base(cm.argv[0]), err, tail(out.String(), 15))
 			break
 		}
 	}

@@ -22,7 +22,21 @@ type Steps struct {
 	VertexCached int       `json:"vertexCached"` // every vertex answered from the cache
 	RanExec      []string  `json:"ranExec,omitempty"`
 	Slowest      []VtxTime `json:"slowest,omitempty"` // the longest vertices that ran
-	Note         string    `json:"note,omitempty"`
+	// Seconds of the RUN steps that ran, by chunk (`lang-node:22`), where the stream names the chunk.
+	ChunkRun map[string]float64 `json:"chunkRunSeconds,omitempty"`
+	Note     string             `json:"note,omitempty"`
+}
+
+// folderRunSeconds is how long the RUN steps of folder's chunks (the folder's own, or its variants)
+// ran: what rebuilding it costs at the least, one step after the other.
+func (s Steps) folderRunSeconds(folder string) float64 {
+	var sum float64
+	for ch, sec := range s.ChunkRun {
+		if folderOf(ch) == folder {
+			sum += sec
+		}
+	}
+	return sum
 }
 
 // VtxTime is one vertex's name and how long it ran.
@@ -33,14 +47,31 @@ type VtxTime struct {
 
 type vtx struct {
 	name      string
+	chunk     string // the chunk it belongs to, when known
 	ran       bool
 	cached    bool
 	completed bool
 	dur       time.Duration
 }
 
-func isTest(name string) bool { return strings.Contains(name, "[test ") }
+// Vertex names as dazzlekit gives them, `[chunk lang-go:1.24 1/2] RUN ...` and `[test full] desc`,
+// optionally with the target bake puts first: `[full chunk lang-go:1.24 1/2] RUN ...`.
+var (
+	testName     = regexp.MustCompile(`^\[(?:[A-Za-z0-9_-]+ )?test [^\]]+\] `)
+	testReport   = regexp.MustCompile(`^\[(?:[A-Za-z0-9_-]+ )?test report\] report\.`)
+	chunkRunName = regexp.MustCompile(`^\[(?:[A-Za-z0-9_-]+ )?chunk ([^ \]]+)[^\]]*\] RUN `)
+)
+
+func isTest(name string) bool { return testName.MatchString(name) && !testReport.MatchString(name) }
 func isRun(name string) bool  { return strings.Contains(name, "RUN ") }
+
+// chunkOf is the chunk a dazzlekit RUN vertex belongs to, or "".
+func chunkOf(name string) string {
+	if m := chunkRunName.FindStringSubmatch(name); m != nil {
+		return m[1]
+	}
+	return ""
+}
 
 func summarize(vs []*vtx, note string) Steps {
 	s := Steps{Note: note}
@@ -58,6 +89,12 @@ func summarize(vs []*vtx, note string) Steps {
 				s.TestsRan++
 			} else if isRun(v.name) {
 				s.RunRan++
+				if v.chunk != "" {
+					if s.ChunkRun == nil {
+						s.ChunkRun = map[string]float64{}
+					}
+					s.ChunkRun[v.chunk] = round(s.ChunkRun[v.chunk]+v.dur.Seconds(), 2)
+				}
 			}
 			if exec {
 				s.RanExec = append(s.RanExec, v.name)
@@ -105,6 +142,7 @@ func parseRawJSON(r io.Reader) Steps {
 			}
 			if v.Name != "" {
 				x.name = v.Name
+				x.chunk = chunkOf(v.Name)
 			}
 			if v.Completed == nil {
 				continue
@@ -128,6 +166,8 @@ var (
 	plainRE    = regexp.MustCompile(`^#(\d+) (.*)$`)
 	plainDone  = regexp.MustCompile(`^DONE ([0-9.]+)s$`)
 	dazzleTest = regexp.MustCompile(`testing "`)
+	// dazzle logs `building full image ... chunk="lang-go:1.24" ref=...` before a chunk's solve.
+	dazzleChunk = regexp.MustCompile(`\bchunk="([^"]*)"`)
 )
 
 // parseDazzle reads dazzle's stderr: BuildKit's plain progress (dazzle hands each solve to
@@ -135,11 +175,13 @@ var (
 // interleaved with its own log lines. Vertex numbers restart with every solve, and dazzle logs a line
 // before each solve, so a log line starts a new numbering. dazzle's tests are solves whose progress it
 // consumes without printing (pkg/test/buildkit), so they are counted from its `testing "<desc>"`
-// log line instead; each is an exec op with llb.IgnoreCache, i.e. always executed.
+// log line instead; each is an exec op with llb.IgnoreCache, i.e. always executed. A solve's vertices
+// belong to the chunk its log line names.
 func parseDazzle(r io.Reader) Steps {
 	var all []*vtx
 	block := map[int]*vtx{}
 	tests := 0
+	chunk := ""
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
 	for sc.Scan() {
@@ -148,6 +190,10 @@ func parseDazzle(r io.Reader) Steps {
 		if m == nil {
 			if strings.TrimSpace(line) != "" {
 				block = map[int]*vtx{}
+				chunk = ""
+				if m := dazzleChunk.FindStringSubmatch(line); m != nil {
+					chunk = m[1]
+				}
 			}
 			if dazzleTest.MatchString(line) {
 				tests++
@@ -159,7 +205,7 @@ func parseDazzle(r io.Reader) Steps {
 		x := block[n]
 		if x == nil {
 			// The first line of a vertex number is its name.
-			x = &vtx{name: rest}
+			x = &vtx{name: rest, chunk: chunk}
 			block[n] = x
 			all = append(all, x)
 			continue

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+)
+
+// CIResults are the CI-scale project's shape and figures.
+type CIResults struct {
+	Folders      int `json:"chunkFolders"`
+	Chunks       int `json:"chunks"`
+	UsedChunks   int `json:"chunksInCombinations"` // what bake builds; dazzle builds every chunk
+	Combinations int `json:"combinations"`
+	// The edited chunk folder, and the combinations that hold one of its chunks.
+	EditChunk             string          `json:"editChunk"`
+	EditChunkCombinations int             `json:"editChunkCombinations"`
+	EditTest              string          `json:"editTest"`
+	EditTestCombinations  int             `json:"editTestCombinations"`
+	Need                  map[string]Need `json:"need"`
+	Summary               []Summary       `json:"summary"`
+}
+
+func summarizeCI(p *ciProject, runs []Run) *CIResults {
+	ci := &CIResults{Folders: len(p.folders), Chunks: p.chunkCount(), UsedChunks: len(p.usedChunks()), Combinations: len(p.combs),
+		EditChunk: p.EditChunk, EditChunkCombinations: len(p.combinationsWith(p.EditChunk)),
+		EditTest: p.EditTest, EditTestCombinations: len(p.combinationsWith(p.EditTest)), Need: map[string]Need{}}
+	for _, sc := range ciScenarios {
+		ci.Need[sc] = p.need(sc)
+		var kit *Summary
+		first := len(ci.Summary)
+		for _, tool := range []string{toolDazzle, toolBake} {
+			s := newSummary(runs, "ci", ci.Chunks, sc, tool)
+			if s.Reps == 0 {
+				continue
+			}
+			s.EditedRunSeconds = round(s.Steps.folderRunSeconds(p.EditChunk), 2)
+			ci.Summary = append(ci.Summary, s)
+		}
+		for i := first; i < len(ci.Summary); i++ {
+			if ci.Summary[i].Tool == toolBake && ci.Summary[i].hasMedian && ci.Summary[i].Median > 0 {
+				kit = &ci.Summary[i]
+			}
+		}
+		for i := first; kit != nil && i < len(ci.Summary); i++ {
+			if s := &ci.Summary[i]; s.hasMedian {
+				s.VsKit = round(s.Median/kit.Median, 2)
+			}
+		}
+	}
+	return ci
+}
+
+func (ci *CIResults) table() string {
+	var b strings.Builder
+	reps := 0
+	for _, s := range ci.Summary {
+		reps = max(reps, s.Reps)
+	}
+	fmt.Fprintf(&b, "\nCI scale (gitpod workspace-images' shape): %d chunk folders, %d chunks (%d in combinations), %d combinations, %d RUN steps of ~1 s and 2 MB per chunk; median of %d run(s)\n",
+		ci.Folders, ci.Chunks, ci.UsedChunks, ci.Combinations, ciStepsPerChunk, reps)
+	fmt.Fprintf(&b, "need: the least work a scenario demands, every chunk tested alone and in each distinct combination image holding it; %s RUN s: the edited chunk folder's RUN steps, summed from the progress stream\n", ci.EditChunk)
+	fmt.Fprintf(&b, "%-16s %-22s %9s %8s %6s %11s %15s %10s %9s\n", "scenario", "tool", "median", "RUN ran", "tests", "exec cached", "vertices ran/c", ci.EditChunk+" RUN s", "x bake")
+	for _, sc := range ciScenarios {
+		n := ci.Need[sc]
+		fmt.Fprintf(&b, "%-16s %-22s %9s %8d %6d   (%s)\n", sc, "need", "", n.Run, n.Tests, n.Why)
+		for _, s := range ci.Summary {
+			if s.Scenario != sc {
+				continue
+			}
+			if !s.hasMedian {
+				fmt.Fprintf(&b, "%-16s %-22s %9s\n", "", s.Tool, fmt.Sprintf("failed %d/%d", s.Failed, s.Reps))
+				continue
+			}
+			ratio := "-"
+			if s.VsKit > 0 {
+				ratio = fmt.Sprintf("%.2fx", s.VsKit)
+			}
+			med := fmt.Sprintf("%.1fs", s.Median)
+			if s.Failed > 0 {
+				med += fmt.Sprintf(" (%d failed)", s.Failed)
+			}
+			fmt.Fprintf(&b, "%-16s %-22s %9s %8d %6d %11d %15s %10.1f %9s\n", "", s.Tool, med, s.Steps.RunRan, s.Steps.TestsRan,
+				s.Steps.ExecCached, fmt.Sprintf("%d/%d", s.Steps.VertexRan, s.Steps.VertexCached), s.EditedRunSeconds, ratio)
+		}
+	}
+	return b.String()
+}
