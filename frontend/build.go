@@ -185,7 +185,8 @@ type builder struct {
 	// start is when this build began: a failed test result older than this came from the cache.
 	start time.Time
 
-	names llbgen.Names // whose each op is, applied to every solve's vertex names
+	names   llbgen.Names      // whose each op is, applied to every solve's vertex names
+	marshal *llbgen.Marshaler // every solve's definition, sharing the work of marshalling their common ops
 }
 
 func (b *builder) build(ctx context.Context) (*dockerui.BuildResult, error) {
@@ -210,11 +211,12 @@ func (b *builder) build(ctx context.Context) (*dockerui.BuildResult, error) {
 	}
 
 	// BuildKit runs independent chunks in parallel within a solve; the names say whose each step is.
-	if err := b.names.Own(ctx, base.State, "base"); err != nil {
+	b.marshal = llbgen.NewMarshaler(&b.names, llb.WithCaps(b.c.BuildOpts().LLBCaps))
+	if err := b.marshal.Own(ctx, base.State, "base"); err != nil {
 		return nil, err
 	}
 	for i, ch := range b.sel.chunks {
-		if err := b.names.Own(ctx, chunks[i].State, "chunk "+ch.Name); err != nil {
+		if err := b.marshal.Own(ctx, chunks[i].State, "chunk "+ch.Name); err != nil {
 			return nil, err
 		}
 	}
@@ -245,7 +247,7 @@ func (b *builder) build(ctx context.Context) (*dockerui.BuildResult, error) {
 
 	// llb sorts an exec op's mounts in place the first time it is marshalled; the tests marshal
 	// states sharing the chunks' ops from many goroutines, so marshal them all once here first.
-	if _, err := combined.Marshal(ctx, llb.WithCaps(b.c.BuildOpts().LLBCaps)); err != nil {
+	if _, err := b.marshal.Marshal(ctx, combined); err != nil {
 		return nil, err
 	}
 	if b.opt.TestReport {
@@ -327,12 +329,10 @@ func (b *builder) solveEvaluated(ctx context.Context, st llb.State) (gwclient.Re
 }
 
 func (b *builder) solveRequest(ctx context.Context, st llb.State, evaluate bool) (gwclient.Reference, error) {
-	def, err := st.Marshal(ctx, llb.WithCaps(b.c.BuildOpts().LLBCaps))
+	pbDef, err := b.marshal.Marshal(ctx, st)
 	if err != nil {
 		return nil, err
 	}
-	pbDef := def.ToPB()
-	b.names.Apply(pbDef)
 	res, err := b.c.Solve(ctx, gwclient.SolveRequest{Definition: pbDef, CacheImports: b.bc.CacheImports, Evaluate: evaluate})
 	if err != nil {
 		return nil, err

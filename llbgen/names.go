@@ -25,6 +25,11 @@ func (n *Names) Own(ctx context.Context, st llb.State, label string) error {
 	if err != nil {
 		return err
 	}
+	n.own(def, label)
+	return nil
+}
+
+func (n *Names) own(def *llb.Definition, label string) {
 	if n.owner == nil {
 		n.owner = map[digest.Digest]string{}
 	}
@@ -34,7 +39,6 @@ func (n *Names) Own(ctx context.Context, st llb.State, label string) error {
 			n.owner[d] = label
 		}
 	}
-	return nil
 }
 
 // Apply renames the owned ops of def in place.
