@@ -247,7 +247,8 @@ func (b *builder) build(ctx context.Context) (*dockerui.BuildResult, error) {
 
 	// llb sorts an exec op's mounts in place the first time it is marshalled; the tests marshal
 	// states sharing the chunks' ops from many goroutines, so marshal them all once here first.
-	if _, err := b.marshal.Marshal(ctx, combined); err != nil {
+	// Kept, the combination's definition is also where its tests' definitions and its own solve start.
+	if _, err := b.marshal.Keep(ctx, combined); err != nil {
 		return nil, err
 	}
 	if b.opt.TestReport {
@@ -329,7 +330,11 @@ func (b *builder) solveEvaluated(ctx context.Context, st llb.State) (gwclient.Re
 }
 
 func (b *builder) solveRequest(ctx context.Context, st llb.State, evaluate bool) (gwclient.Reference, error) {
-	pbDef, err := b.marshal.Marshal(ctx, st)
+	marshal := b.marshal.Marshal
+	if evaluate { // a test's subject, which its tests are built on
+		marshal = b.marshal.Keep
+	}
+	pbDef, err := marshal(ctx, st)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,8 @@ package llbgen
 import (
 	"context"
 	"maps"
+	"reflect"
+	"slices"
 	"sync"
 
 	"github.com/moby/buildkit/client/llb"
@@ -12,32 +14,64 @@ import (
 )
 
 // Marshaler turns the states of one build into the definitions it solves, named by its Names.
+// Each definition is the one llb.State.Marshal, ToPB and Names.Apply make together.
 //
 // A build solves many states that share most of their ops: each test's state holds its subject's
-// whole graph, so a combination of 100 chunks with a test each marshals its ~500 ops a hundred
+// whole graph, so a combination of 100 chunks with a test each sends its ~500 ops a hundred
 // times. llb.State.Marshal redoes every op on every call (its per-op cache is keyed by the
 // *Constraints it makes afresh each time) and converts every op's metadata twice. Marshaler keeps
 // one Constraints per kind of state, so each op is marshalled once per build, and each op's named
-// metadata, so a definition costs a walk over its graph. The definitions share op bytes and
-// metadata: they are to be sent, not changed.
+// metadata; and it keeps the definitions of the states others are built on (Keep), so that the
+// definition of a test starts as a copy of its subject's instead of a walk over its graph.
+//
+// The definitions share op bytes, metadata and source infos: they are to be sent, not changed.
 type Marshaler struct {
 	names *Names
 	opts  []llb.ConstraintsOpt
 	// derived are the constraints of a state built on converted ones (a merge, a test), which
 	// carries none of its own: what llb.State.Marshal makes for it, once.
 	derived *llb.Constraints
+	// converted are the constraints of the states Own was given, found from the first.
+	converted *llb.Constraints
 
 	mu    sync.Mutex
 	own   map[llb.Output]*llb.Constraints // a converted state's, with its platform and caps
 	meta  map[*pb.OpMetadata]*metaEntry   // by llb's cached metadata of an op
 	infos map[*llb.SourceMap]*pb.SourceInfo
+	kept  map[keptKey]*kept
 }
 
 type metaEntry struct {
 	raw   llb.OpMetadata // as llb merged it
 	named *pb.OpMetadata
-	// what the definition's terminal op declares caps for, as llb.State.Marshal does
-	ignoreCache, description, exportCache bool
+	flags capFlags
+}
+
+// capFlags are what a definition's terminal op declares caps for, as llb.State.Marshal does.
+type capFlags struct{ ignoreCache, description, exportCache bool }
+
+func (f *capFlags) add(g capFlags) {
+	f.ignoreCache = f.ignoreCache || g.ignoreCache
+	f.description = f.description || g.description
+	f.exportCache = f.exportCache || g.exportCache
+}
+
+type keptKey struct {
+	v llb.Vertex
+	c *llb.Constraints
+}
+
+// kept is a state's definition with what it takes to start another definition from it.
+type kept struct {
+	out      llb.Output
+	def      *pb.Definition
+	term     string         // the terminal op's digest, last in def.Def
+	termMeta *pb.OpMetadata // what an op of the graph had under term, if one digests as the terminal op
+	visited  map[llb.Vertex]struct{}
+	ops      map[digest.Digest]*metaEntry
+	maps     []*llb.SourceMap
+	index    map[*llb.SourceMap]int
+	flags    capFlags
 }
 
 // NewMarshaler marshals with opts added to each state's own (llb.WithCaps of the build) and
@@ -50,29 +84,99 @@ func NewMarshaler(names *Names, opts ...llb.ConstraintsOpt) *Marshaler {
 		own:     map[llb.Output]*llb.Constraints{},
 		meta:    map[*pb.OpMetadata]*metaEntry{},
 		infos:   map[*llb.SourceMap]*pb.SourceInfo{},
+		kept:    map[keptKey]*kept{},
 	}
 }
 
-// Own records st's ops as label's (see Names.Own) and keeps the constraints st marshals with
-// (a converted Dockerfile's platform and caps), for when st itself is solved. Call it for the
-// base and every chunk before marshalling any state built on them.
+// Own records st's ops as label's (see Names.Own) and the constraints st marshals with, for when
+// st itself is solved. Call it for the base and every chunk, all converted from one Input, before
+// marshalling any state built on them.
+//
+// Converted states carry the constraints dockerfile2llb gave them (the target platform, the
+// caps), which only llb.State.Marshal reads: Own finds them by marshalling the first state so,
+// and marshals every later one, converted from the same Input, with the very same constraints,
+// so that each op the states share is marshalled once.
 func (m *Marshaler) Own(ctx context.Context, st llb.State, label string) error {
-	def, err := st.Marshal(ctx, m.opts...)
-	if err != nil {
-		return err
+	out := st.Output()
+	m.mu.Lock()
+	c := m.converted
+	m.mu.Unlock()
+	var root llb.Vertex
+	if c != nil && out != nil {
+		root = out.Vertex(ctx, c)
 	}
-	m.names.own(def, label)
-	if out := st.Output(); out != nil {
+	if root == nil {
+		def, err := st.Marshal(ctx, m.opts...)
+		if err != nil {
+			return err
+		}
+		m.names.own(def, label)
+		if out != nil {
+			m.converted, c = def.Constraints, def.Constraints
+			if sameConstraints(c, m.derived) {
+				// A state built on converted ones marshals as they do: share their ops' marshalling too.
+				m.derived = c
+			}
+		}
+	} else {
+		var ops []digest.Digest
+		visited := map[llb.Vertex]struct{}{}
+		var walk func(v llb.Vertex) error
+		walk = func(v llb.Vertex) error {
+			if _, ok := visited[v]; ok {
+				return nil
+			}
+			visited[v] = struct{}{}
+			for _, inp := range v.Inputs() {
+				if err := walk(inp.Vertex(ctx, c)); err != nil {
+					return err
+				}
+			}
+			dgst, _, _, _, err := v.Marshal(ctx, c)
+			ops = append(ops, dgst)
+			return err
+		}
+		if err := walk(root); err != nil {
+			return err
+		}
+		inp, err := out.ToInput(ctx, c)
+		if err != nil {
+			return err
+		}
+		dt, err := (&pb.Op{Inputs: []*pb.Input{inp}}).MarshalVT()
+		if err != nil {
+			return err
+		}
+		m.names.ownDigests(append(ops, digest.FromBytes(dt)), label)
+	}
+	if out != nil {
 		m.mu.Lock()
-		m.own[out] = def.Constraints
+		m.own[out] = c
 		m.mu.Unlock()
 	}
 	return nil
 }
 
-// Marshal is st.Marshal with the Marshaler's options, ToPB and Names.Apply in one, sharing their
-// work with every other definition of the build.
+// sameConstraints tells whether two constraints marshal every op alike: all but the local
+// unique ID, which only names a local source that has no session, the same, once per build.
+func sameConstraints(a, b *llb.Constraints) bool {
+	ac := *a
+	ac.LocalUniqueID = b.LocalUniqueID
+	return reflect.DeepEqual(&ac, b)
+}
+
+// Marshal is st.Marshal with the Marshaler's options, ToPB and Names.Apply in one.
 func (m *Marshaler) Marshal(ctx context.Context, st llb.State) (*pb.Definition, error) {
+	return m.marshal(ctx, st, false)
+}
+
+// Keep is Marshal for a state that others are built on (a test's subject): their definitions
+// start from its, and solving it again costs nothing.
+func (m *Marshaler) Keep(ctx context.Context, st llb.State) (*pb.Definition, error) {
+	return m.marshal(ctx, st, true)
+}
+
+func (m *Marshaler) marshal(ctx context.Context, st llb.State, keep bool) (*pb.Definition, error) {
 	out := st.Output()
 	m.mu.Lock()
 	c, ok := m.own[out]
@@ -80,7 +184,11 @@ func (m *Marshaler) Marshal(ctx context.Context, st llb.State) (*pb.Definition, 
 	if !ok {
 		c = m.derived
 	}
-	if out == nil || out.Vertex(ctx, c) == nil { // nothing to share
+	var root llb.Vertex
+	if out != nil {
+		root = out.Vertex(ctx, c)
+	}
+	if root == nil { // nothing to share
 		def, err := st.Marshal(ctx, m.opts...)
 		if err != nil {
 			return nil, err
@@ -89,16 +197,28 @@ func (m *Marshaler) Marshal(ctx context.Context, st llb.State) (*pb.Definition, 
 		m.names.Apply(pbDef)
 		return pbDef, nil
 	}
+	if k := m.keptAt(root, c); k != nil && k.out == out {
+		return k.def, nil
+	}
 	b := &defBuilder{
 		m:       m,
 		ctx:     ctx,
 		c:       c,
-		def:     &pb.Definition{Metadata: map[string]*pb.OpMetadata{}},
+		def:     &pb.Definition{},
 		visited: map[llb.Vertex]struct{}{},
 		ops:     map[digest.Digest]*metaEntry{},
+		index:   map[*llb.SourceMap]int{},
 	}
-	if err := b.add(out.Vertex(ctx, c)); err != nil {
+	if err := b.add(root); err != nil {
 		return nil, err
+	}
+	if b.def.Metadata == nil {
+		b.def.Metadata = make(map[string]*pb.OpMetadata, len(b.ops)+1)
+		for dgst, e := range b.ops {
+			if e != nil {
+				b.def.Metadata[string(dgst)] = e.named
+			}
+		}
 	}
 	inp, err := out.ToInput(ctx, c)
 	if err != nil {
@@ -110,20 +230,19 @@ func (m *Marshaler) Marshal(ctx context.Context, st llb.State) (*pb.Definition, 
 	}
 	b.def.Def = append(b.def.Def, dt)
 	caps := map[string]bool{string(pb.CapConstraints): true, string(pb.CapPlatform): true}
-	for _, e := range b.entries {
-		if e.ignoreCache {
-			caps[string(pb.CapMetaIgnoreCache)] = true
-		}
-		if e.description {
-			caps[string(pb.CapMetaDescription)] = true
-		}
-		if e.exportCache {
-			caps[string(pb.CapMetaExportCache)] = true
-		}
+	if b.flags.ignoreCache {
+		caps[string(pb.CapMetaIgnoreCache)] = true
+	}
+	if b.flags.description {
+		caps[string(pb.CapMetaDescription)] = true
+	}
+	if b.flags.exportCache {
+		caps[string(pb.CapMetaExportCache)] = true
 	}
 	term := string(digest.FromBytes(dt))
-	if md := b.def.Metadata[term]; md != nil { // an op of the graph digesting as the terminal one
-		md = md.CloneVT()
+	termMeta := b.def.Metadata[term]
+	if termMeta != nil { // an op of the graph digesting as the terminal one
+		md := termMeta.CloneVT()
 		md.Caps = caps
 		b.def.Metadata[term] = md
 	} else {
@@ -132,18 +251,38 @@ func (m *Marshaler) Marshal(ctx context.Context, st llb.State) (*pb.Definition, 
 	if b.def.Source, err = b.source(); err != nil {
 		return nil, err
 	}
+	if keep {
+		m.keep(root, c, b.kept(out, term, termMeta))
+	}
 	return b.def, nil
 }
 
-// defBuilder is one definition being assembled, in llb's order: each op after its inputs.
+func (m *Marshaler) keptAt(v llb.Vertex, c *llb.Constraints) *kept {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.kept[keptKey{v, c}]
+}
+
+func (m *Marshaler) keep(v llb.Vertex, c *llb.Constraints, k *kept) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.kept[keptKey{v, c}]; !ok {
+		m.kept[keptKey{v, c}] = k
+	}
+}
+
+// defBuilder is one definition being assembled, in llb's order: each op after its inputs. It
+// starts from a kept definition when the first op it meets is the root of one.
 type defBuilder struct {
-	m       *Marshaler
-	ctx     context.Context
-	c       *llb.Constraints
-	def     *pb.Definition
+	m   *Marshaler
+	ctx context.Context
+	c   *llb.Constraints
+	def *pb.Definition
+	// base is the kept definition this one started from; what follows holds what came after.
+	base    *kept
 	visited map[llb.Vertex]struct{}
 	ops     map[digest.Digest]*metaEntry // the ops in def.Def, with their metadata if any
-	entries []*metaEntry
+	flags   capFlags
 	raw     map[digest.Digest][]llb.OpMetadata // only for a digest that more than one vertex has
 
 	maps  []*llb.SourceMap
@@ -156,9 +295,38 @@ type digestLocations struct {
 	locs []*llb.SourceLocation
 }
 
-func (b *defBuilder) add(v llb.Vertex) error {
+func (b *defBuilder) seen(v llb.Vertex) bool {
 	if _, ok := b.visited[v]; ok {
+		return true
+	}
+	if b.base != nil {
+		_, ok := b.base.visited[v]
+		return ok
+	}
+	return false
+}
+
+func (b *defBuilder) op(dgst digest.Digest) (*metaEntry, bool) {
+	if e, ok := b.ops[dgst]; ok {
+		return e, true
+	}
+	if b.base != nil {
+		e, ok := b.base.ops[dgst]
+		return e, ok
+	}
+	return nil, false
+}
+
+func (b *defBuilder) add(v llb.Vertex) error {
+	if b.seen(v) {
 		return nil
+	}
+	if len(b.def.Def) == 0 && b.base == nil {
+		// What llb would add first is v's whole graph: a kept definition has it in that order.
+		if k := b.m.keptAt(v, b.c); k != nil {
+			b.adopt(k)
+			return nil
+		}
 	}
 	for _, inp := range v.Inputs() {
 		if err := b.add(inp.Vertex(b.ctx, b.c)); err != nil {
@@ -170,17 +338,32 @@ func (b *defBuilder) add(v llb.Vertex) error {
 		return err
 	}
 	b.visited[v] = struct{}{}
-	prev, seen := b.ops[dgst]
+	prev, dup := b.op(dgst)
 	e := prev
 	if md != nil {
 		e = b.addMeta(dgst, dt, md, prev)
 	}
 	b.addSources(dgst, sls) // even none: llb gives every op an entry
 	b.ops[dgst] = e
-	if !seen {
+	if !dup {
 		b.def.Def = append(b.def.Def, dt)
 	}
 	return nil
+}
+
+func (b *defBuilder) adopt(k *kept) {
+	b.base = k
+	n := len(k.def.Def) - 1
+	b.def.Def = append(make([][]byte, 0, n+8), k.def.Def[:n]...)
+	b.def.Metadata = maps.Clone(k.def.Metadata)
+	if k.termMeta != nil {
+		b.def.Metadata[k.term] = k.termMeta
+	} else {
+		delete(b.def.Metadata, k.term)
+	}
+	b.flags = k.flags
+	b.maps = slices.Clone(k.maps)
+	b.index = maps.Clone(k.index)
 }
 
 func (b *defBuilder) addMeta(dgst digest.Digest, dt []byte, md *pb.OpMetadata, prev *metaEntry) *metaEntry {
@@ -211,14 +394,16 @@ func (b *defBuilder) addMeta(dgst digest.Digest, dt []byte, md *pb.OpMetadata, p
 			b.m.mu.Unlock()
 		}
 	}
-	b.def.Metadata[string(dgst)] = e.named
-	b.entries = append(b.entries, e)
+	if b.def.Metadata != nil { // started from a kept definition: it has the map already
+		b.def.Metadata[string(dgst)] = e.named
+	}
+	b.flags.add(e.flags)
 	return e
 }
 
 // entry is an op's metadata as llb.State.Marshal, ToPB and Names.Apply leave it.
 func (m *Marshaler) entry(dgst digest.Digest, dt []byte, md llb.OpMetadata) *metaEntry {
-	e := &metaEntry{raw: md, ignoreCache: md.IgnoreCache, description: md.Description != nil, exportCache: md.ExportCache != nil}
+	e := &metaEntry{raw: md, flags: capFlags{ignoreCache: md.IgnoreCache, description: md.Description != nil, exportCache: md.ExportCache != nil}}
 	e.named = md.ToPB()
 	if label, ok := m.names.owner[dgst]; ok {
 		name := e.named.Description[customNameKey]
@@ -266,9 +451,6 @@ func mergeMeta(m1, m2 llb.OpMetadata) llb.OpMetadata {
 }
 
 func (b *defBuilder) addSources(dgst digest.Digest, ls []*llb.SourceLocation) {
-	if b.index == nil {
-		b.index = map[*llb.SourceMap]int{}
-	}
 	for _, l := range ls {
 		idx, ok := b.index[l.SourceMap]
 		if !ok {
@@ -289,22 +471,45 @@ func (b *defBuilder) addSources(dgst digest.Digest, ls []*llb.SourceLocation) {
 	b.locs = append(b.locs, digestLocations{dgst: dgst, locs: ls})
 }
 
+// noLocations is the entry of an op without any, shared by every definition.
+var noLocations = &pb.Locations{}
+
 // source is llb's source map of the definition; each file's info (with its definition, marshalled
 // once) is shared by every definition that points into the file.
 func (b *defBuilder) source() (*pb.Source, error) {
-	s := &pb.Source{Locations: make(map[string]*pb.Locations, len(b.locs))}
-	for _, sm := range b.maps {
+	s := &pb.Source{}
+	if b.base != nil {
+		s.Infos = slices.Clip(b.base.def.Source.Infos)
+		s.Locations = maps.Clone(b.base.def.Source.Locations)
+	} else {
+		s.Locations = make(map[string]*pb.Locations, len(b.locs))
+	}
+	for _, sm := range b.maps[len(s.Infos):] {
 		info, err := b.m.sourceInfo(b.ctx, sm)
 		if err != nil {
 			return nil, err
 		}
 		s.Infos = append(s.Infos, info)
 	}
+	var mine map[string]*pb.Locations // the entries this definition made, which it may append to
 	for _, dl := range b.locs {
 		key := dl.dgst.String()
-		pbLocs, ok := s.Locations[key]
+		if len(dl.locs) == 0 {
+			if _, ok := s.Locations[key]; !ok {
+				s.Locations[key] = noLocations
+			}
+			continue
+		}
+		pbLocs, ok := mine[key]
 		if !ok {
 			pbLocs = &pb.Locations{}
+			if prev := s.Locations[key]; prev != nil {
+				pbLocs.Locations = slices.Clone(prev.Locations)
+			}
+			if mine == nil {
+				mine = map[string]*pb.Locations{}
+			}
+			mine[key] = pbLocs
 			s.Locations[key] = pbLocs
 		}
 		for _, loc := range dl.locs {
@@ -326,7 +531,7 @@ func (m *Marshaler) sourceInfo(ctx context.Context, sm *llb.SourceMap) (*pb.Sour
 		if def, err = sm.State.Marshal(ctx, m.opts...); err != nil {
 			return nil, err
 		}
-		sm.Definition = def // as llb does, so later marshals agree on it
+		sm.Definition = def // as llb does, so that later marshals agree on it
 	}
 	info := &pb.SourceInfo{Data: sm.Data, Filename: sm.Filename, Language: sm.Language}
 	if def != nil {
@@ -334,6 +539,18 @@ func (m *Marshaler) sourceInfo(ctx context.Context, sm *llb.SourceMap) (*pb.Sour
 	}
 	m.infos[sm] = info
 	return info, nil
+}
+
+// kept is what another definition needs to start from this one.
+func (b *defBuilder) kept(out llb.Output, term string, termMeta *pb.OpMetadata) *kept {
+	k := &kept{out: out, def: b.def, term: term, termMeta: termMeta, visited: b.visited, ops: b.ops, maps: b.maps, index: b.index, flags: b.flags}
+	if b.base != nil { // one kept on another: it holds both
+		k.visited = maps.Clone(b.base.visited)
+		maps.Copy(k.visited, b.visited)
+		k.ops = maps.Clone(b.base.ops)
+		maps.Copy(k.ops, b.ops)
+	}
+	return k
 }
 
 func equalSourceMap(sm1, sm2 *llb.SourceMap) bool {

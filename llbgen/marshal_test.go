@@ -10,6 +10,7 @@ import (
 	"github.com/dazzlekit/dazzlekit/project"
 	"github.com/dazzlekit/dazzlekit/testexec"
 	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/solver/pb"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/proto"
@@ -74,19 +75,24 @@ func TestMarshalerMatchesLLB(t *testing.T) {
 			// Two vertices, one op: their metadata merge.
 			twice := llb.Merge([]llb.State{mkdir("one"), mkdir("two"), layers[0].State})
 
+			onCombined := test(combined)
 			for _, st := range []struct {
 				name string
 				st   llb.State
+				keep bool // Keep it, as a subject of tests, before the states after it
 			}{
-				{"chunk", layers[0].State},
-				{"base", base.State},
-				{"combination", combined},
-				{"test on a chunk", test(layers[1].State)},
-				{"test on the combination", test(combined)},
-				{"test ignoring the cache", test(combined, llb.IgnoreCache)},
-				{"one op from two vertices", twice},
-				{"no chunks", merge.Layers(base.State, nil, "none")},
-				{"scratch", llb.Scratch()},
+				{"chunk", layers[0].State, true},
+				{"base", base.State, false},
+				{"combination", combined, true},
+				{"test on a chunk", test(layers[1].State), false},
+				{"test on a kept chunk", test(layers[0].State), false},
+				{"test on the combination", onCombined, true},
+				{"test ignoring the cache", test(combined, llb.IgnoreCache), false},
+				{"test on a test", test(onCombined), false},
+				{"one op from two vertices", twice, true},
+				{"on one op from two vertices", test(twice), false},
+				{"no chunks", merge.Layers(base.State, nil, "none"), false},
+				{"scratch", llb.Scratch(), false},
 			} {
 				t.Run(st.name, func(t *testing.T) {
 					def, err := st.st.Marshal(ctx, llb.WithCaps(c.BuildOpts().LLBCaps))
@@ -95,8 +101,12 @@ func TestMarshalerMatchesLLB(t *testing.T) {
 					}
 					want := def.ToPB()
 					names.Apply(want)
-					for range 2 { // the second from what the first left
-						got, err := m.Marshal(ctx, st.st)
+					marshal := []func(context.Context, llb.State) (*pb.Definition, error){m.Marshal, m.Marshal}
+					if st.keep {
+						marshal = []func(context.Context, llb.State) (*pb.Definition, error){m.Keep, m.Marshal}
+					}
+					for _, f := range marshal { // the second from what the first left
+						got, err := f(ctx, st.st)
 						if err != nil {
 							t.Fatal(err)
 						}

@@ -20,6 +20,8 @@ import (
 	"github.com/moby/buildkit/solver/pb"
 	digest "github.com/opencontainers/go-digest"
 	fstypes "github.com/tonistiigi/fsutil/types"
+	"google.golang.org/grpc/encoding"
+	grpcproto "google.golang.org/grpc/encoding/proto"
 )
 
 // The size of a large real dazzle project, rounded up: 100 chunks and 50 combinations.
@@ -85,6 +87,7 @@ func CombinationName(i int) string { return fmt.Sprintf("comb%02d", i) }
 type Client struct {
 	gwclient.Client
 	opts  map[string]string
+	bopts gwclient.BuildOpts
 	cfg   []byte
 	files fstest.MapFS
 	// result is what every test's runner reports: success, with every chunk's name in its output.
@@ -106,28 +109,35 @@ func NewClient(files fstest.MapFS, opts map[string]string) *Client {
 		out.WriteString(ChunkName(i) + "\n")
 	}
 	res, _ := json.Marshal(map[string]any{"Status": 0, "Stdout": out.String(), "Started": time.Now().Add(time.Hour).UnixNano()})
-	return &Client{opts: opts, cfg: cfg, files: files, result: res}
+	return &Client{
+		opts: opts,
+		// Made once, as the gRPC client makes them when it starts.
+		bopts: gwclient.BuildOpts{
+			Opts: opts, SessionID: "bench", Product: "bench",
+			LLBCaps: pb.Caps.CapSet(pb.Caps.All()), Caps: gwpb.Caps.CapSet(gwpb.Caps.All()),
+		},
+		cfg: cfg, files: files, result: res,
+	}
 }
 
 // Opts are the frontend options the client was made with.
 func (c *Client) Opts() map[string]string { return c.opts }
 
-func (c *Client) BuildOpts() gwclient.BuildOpts {
-	return gwclient.BuildOpts{Opts: c.opts, LLBCaps: pb.Caps.CapSet(pb.Caps.All()), Caps: gwpb.Caps.CapSet(gwpb.Caps.All())}
-}
+func (c *Client) BuildOpts() gwclient.BuildOpts { return c.bopts }
 
 func (c *Client) Inputs(context.Context) (map[string]llb.State, error) { return nil, nil }
 
 func (c *Client) Warn(context.Context, digest.Digest, string, gwclient.WarnOpts) error { return nil }
 
-// Solve encodes the definition, as the gRPC client sending it to BuildKit does, and answers with
-// a reference to the build context, which also holds every test's result.
+// Solve encodes the request with the codec the process registered for gRPC, as the gRPC client
+// sending it to BuildKit does (into pooled buffers, freed once sent), and answers with a reference to the build context,
+// which also holds every test's result.
 func (c *Client) Solve(_ context.Context, req gwclient.SolveRequest) (*gwclient.Result, error) {
-	if req.Definition != nil {
-		if _, err := req.Definition.MarshalVT(); err != nil {
-			return nil, err
-		}
+	data, err := encoding.GetCodecV2(grpcproto.Name).Marshal(&gwpb.SolveRequest{Definition: req.Definition, Evaluate: req.Evaluate})
+	if err != nil {
+		return nil, err
 	}
+	data.Free()
 	res := gwclient.NewResult()
 	res.SetRef(&ref{c: c})
 	return res, nil
