@@ -194,7 +194,14 @@ func (b *builder) build(ctx context.Context) (*dockerui.BuildResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	// BuildKit runs independent chunks in parallel within a solve; the names say whose each step is.
+	b.marshal = llbgen.NewMarshaler(&b.names, llb.WithCaps(b.c.BuildOpts().LLBCaps))
+	baseOps, err := b.marshal.Ops(ctx, base.State)
+	if err != nil {
+		return nil, err
+	}
 	chunks := make([]*llbgen.Converted, len(b.sel.chunks))
+	ops := make([]*llbgen.Ops, len(b.sel.chunks))
 	eg, ectx := errgroup.WithContext(ctx)
 	for i, ch := range b.sel.chunks {
 		eg.Go(func() error {
@@ -203,22 +210,16 @@ func (b *builder) build(ctx context.Context) (*dockerui.BuildResult, error) {
 				return errors.Wrapf(err, "chunk %s", ch.Name)
 			}
 			chunks[i] = conv
-			return nil
+			ops[i], err = b.marshal.Ops(ectx, conv.State)
+			return err
 		})
 	}
 	if err := eg.Wait(); err != nil {
 		return nil, err
 	}
-
-	// BuildKit runs independent chunks in parallel within a solve; the names say whose each step is.
-	b.marshal = llbgen.NewMarshaler(&b.names, llb.WithCaps(b.c.BuildOpts().LLBCaps))
-	if err := b.marshal.Own(ctx, base.State, "base"); err != nil {
-		return nil, err
-	}
+	b.marshal.Own(baseOps, "base")
 	for i, ch := range b.sel.chunks {
-		if err := b.marshal.Own(ctx, chunks[i].State, "chunk "+ch.Name); err != nil {
-			return nil, err
-		}
+		b.marshal.Own(ops[i], "chunk "+ch.Name)
 	}
 
 	layers := make([]merge.Layer, len(chunks))

@@ -88,73 +88,87 @@ func NewMarshaler(names *Names, opts ...llb.ConstraintsOpt) *Marshaler {
 	}
 }
 
-// Own records st's ops as label's (see Names.Own) and the constraints st marshals with, for when
-// st itself is solved. Call it for the base and every chunk, all converted from one Input, before
-// marshalling any state built on them.
+// Ops are the ops of a converted state, in the order llb marshals them, for Own.
+type Ops struct {
+	out llb.Output
+	c   *llb.Constraints
+	ops []digest.Digest
+}
+
+// Ops marshals st, converted from the Input every state given to Own is converted from, to tell
+// its ops. It may run in the goroutine that converted st, but only after it returned for the
+// first state (the base).
 //
 // Converted states carry the constraints dockerfile2llb gave them (the target platform, the
-// caps), which only llb.State.Marshal reads: Own finds them by marshalling the first state so,
-// and marshals every later one, converted from the same Input, with the very same constraints,
-// so that each op the states share is marshalled once.
-func (m *Marshaler) Own(ctx context.Context, st llb.State, label string) error {
+// caps), which only llb.State.Marshal reads: Ops finds them by marshalling the first state so,
+// and marshals every later one with the very same constraints, so that each op the states share
+// is marshalled once.
+func (m *Marshaler) Ops(ctx context.Context, st llb.State) (*Ops, error) {
 	out := st.Output()
 	m.mu.Lock()
 	c := m.converted
-	m.mu.Unlock()
-	var root llb.Vertex
-	if c != nil && out != nil {
-		root = out.Vertex(ctx, c)
-	}
-	if root == nil {
+	if c == nil || out == nil || out.Vertex(ctx, c) == nil {
+		defer m.mu.Unlock()
 		def, err := st.Marshal(ctx, m.opts...)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		m.names.own(def, label)
-		if out != nil {
-			m.converted, c = def.Constraints, def.Constraints
-			if sameConstraints(c, m.derived) {
+		o := &Ops{out: out, c: def.Constraints, ops: make([]digest.Digest, len(def.Def))}
+		for i, dt := range def.Def {
+			o.ops[i] = digest.FromBytes(dt)
+		}
+		if c == nil && out != nil {
+			m.converted = def.Constraints
+			if sameConstraints(def.Constraints, m.derived) {
 				// A state built on converted ones marshals as they do: share their ops' marshalling too.
-				m.derived = c
+				m.derived = def.Constraints
 			}
 		}
-	} else {
-		var ops []digest.Digest
-		visited := map[llb.Vertex]struct{}{}
-		var walk func(v llb.Vertex) error
-		walk = func(v llb.Vertex) error {
-			if _, ok := visited[v]; ok {
-				return nil
-			}
-			visited[v] = struct{}{}
-			for _, inp := range v.Inputs() {
-				if err := walk(inp.Vertex(ctx, c)); err != nil {
-					return err
-				}
-			}
-			dgst, _, _, _, err := v.Marshal(ctx, c)
-			ops = append(ops, dgst)
-			return err
-		}
-		if err := walk(root); err != nil {
-			return err
-		}
-		inp, err := out.ToInput(ctx, c)
-		if err != nil {
-			return err
-		}
-		dt, err := (&pb.Op{Inputs: []*pb.Input{inp}}).MarshalVT()
-		if err != nil {
-			return err
-		}
-		m.names.ownDigests(append(ops, digest.FromBytes(dt)), label)
+		return o, nil
 	}
-	if out != nil {
+	m.mu.Unlock()
+	o := &Ops{out: out, c: c}
+	visited := map[llb.Vertex]struct{}{}
+	var walk func(v llb.Vertex) error
+	walk = func(v llb.Vertex) error {
+		if _, ok := visited[v]; ok {
+			return nil
+		}
+		visited[v] = struct{}{}
+		for _, inp := range v.Inputs() {
+			if err := walk(inp.Vertex(ctx, c)); err != nil {
+				return err
+			}
+		}
+		dgst, _, _, _, err := v.Marshal(ctx, c)
+		o.ops = append(o.ops, dgst)
+		return err
+	}
+	if err := walk(out.Vertex(ctx, c)); err != nil {
+		return nil, err
+	}
+	inp, err := out.ToInput(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	dt, err := (&pb.Op{Inputs: []*pb.Input{inp}}).MarshalVT()
+	if err != nil {
+		return nil, err
+	}
+	o.ops = append(o.ops, digest.FromBytes(dt))
+	return o, nil
+}
+
+// Own records the ops as label's (see Names.Own), and the constraints their state marshals with
+// for when it is solved itself. Call it for the base and then every chunk, in order, before
+// marshalling any state.
+func (m *Marshaler) Own(o *Ops, label string) {
+	m.names.ownDigests(o.ops, label)
+	if o.out != nil {
 		m.mu.Lock()
-		m.own[out] = c
+		m.own[o.out] = o.c
 		m.mu.Unlock()
 	}
-	return nil
 }
 
 // sameConstraints tells whether two constraints marshal every op alike: all but the local

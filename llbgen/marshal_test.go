@@ -46,9 +46,15 @@ func TestMarshalerMatchesLLB(t *testing.T) {
 			}
 			var names llbgen.Names
 			m := llbgen.NewMarshaler(&names, llb.WithCaps(c.BuildOpts().LLBCaps))
-			if err := m.Own(ctx, base.State, "base"); err != nil {
-				t.Fatal(err)
+			own := func(st llb.State, label string) {
+				t.Helper()
+				ops, err := m.Ops(ctx, st)
+				if err != nil {
+					t.Fatal(err)
+				}
+				m.Own(ops, label)
 			}
+			own(base.State, "base")
 			chunks, err := p.Combination("comb01")
 			if err != nil {
 				t.Fatal(err)
@@ -59,9 +65,7 @@ func TestMarshalerMatchesLLB(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if err := m.Own(ctx, conv.State, "chunk "+ch.Name); err != nil {
-					t.Fatal(err)
-				}
+				own(conv.State, "chunk "+ch.Name)
 				layers = append(layers, merge.Layer{Name: ch.Name, State: conv.State})
 			}
 			combined := merge.Layers(base.State, layers, "[combine comb01]")

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+	"syscall"
 	"testing/fstest"
 	"time"
 
@@ -185,4 +186,14 @@ func (r *ref) ReadDir(_ context.Context, req gwclient.ReadDirRequest) ([]*fstype
 		out = append(out, &fstypes.Stat{Path: path.Join(req.Path, e.Name()), Mode: uint32(fi.Mode()), Size: fi.Size()})
 	}
 	return out, nil
+}
+
+// CPUTime is the CPU time (user and system) the process has used so far, for a benchmark's
+// figure that other processes on the machine do not change as they change its wall time.
+func CPUTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
