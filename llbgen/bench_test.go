@@ -42,10 +42,11 @@ func BenchmarkLoadProject(b *testing.B) {
 	}
 }
 
-// BenchmarkGenerateLLB is what the frontend does before its first solve, for every combination
-// of the project: convert the base and every chunk (in parallel, as the frontend does), name the
-// ops, then stack, merge configs and marshal each combination.
-func BenchmarkGenerateLLB(b *testing.B) {
+// BenchmarkGenerateLLBAllCombinations is what a frontend building every combination of the
+// project at once would do before its first solve: convert the base and every chunk (in
+// parallel), name the ops, then stack, merge configs and marshal each combination, as the
+// frontend does for one (BenchmarkInvocation in frontend/ is one invocation).
+func BenchmarkGenerateLLBAllCombinations(b *testing.B) {
 	files, cfg := benchproject.Files()
 	c := newStandIn()
 	if _, err := dockerui.NewClient(c); err != nil {
@@ -63,27 +64,32 @@ func BenchmarkGenerateLLB(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		var names llbgen.Names
+		m := llbgen.NewMarshaler(&names, llb.WithCaps(c.BuildOpts().LLBCaps))
+		baseOps, err := m.Ops(ctx, base.State)
+		if err != nil {
+			b.Fatal(err)
+		}
 		conv := make(map[string]*llbgen.Converted, len(p.Chunks))
 		out := make([]*llbgen.Converted, len(p.Chunks))
+		ops := make([]*llbgen.Ops, len(p.Chunks))
 		var eg errgroup.Group
 		for i, ch := range p.Chunks {
 			eg.Go(func() (err error) {
-				out[i], err = llbgen.Chunk(ctx, in, base, ch)
+				if out[i], err = llbgen.Chunk(ctx, in, base, ch); err != nil {
+					return err
+				}
+				ops[i], err = m.Ops(ctx, out[i].State)
 				return err
 			})
 		}
 		if err := eg.Wait(); err != nil {
 			b.Fatal(err)
 		}
-		var names llbgen.Names
-		if err := names.Own(ctx, base.State, "base"); err != nil {
-			b.Fatal(err)
-		}
+		m.Own(baseOps, "base")
 		for i, ch := range p.Chunks {
 			conv[ch.Name] = out[i]
-			if err := names.Own(ctx, out[i].State, "chunk "+ch.Name); err != nil {
-				b.Fatal(err)
-			}
+			m.Own(ops[i], "chunk "+ch.Name)
 		}
 		for _, comb := range p.Config.Combinations {
 			chunks, err := p.Combination(comb.Name)
@@ -98,11 +104,9 @@ func BenchmarkGenerateLLB(b *testing.B) {
 			}
 			st := merge.Layers(base.State, layers, "[combine "+comb.Name+"]")
 			merge.Config(base.Image, images, nil)
-			def, err := st.Marshal(ctx, llb.WithCaps(c.BuildOpts().LLBCaps))
-			if err != nil {
+			if _, err := m.Marshal(ctx, st); err != nil {
 				b.Fatal(err)
 			}
-			names.Apply(def.ToPB())
 		}
 	}
 }
