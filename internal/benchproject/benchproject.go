@@ -93,6 +93,7 @@ type Client struct {
 	files fstest.MapFS
 	// result is what every test's runner reports: success, with every chunk's name in its output.
 	result []byte
+	pass   runner.Result
 }
 
 // NewClient answers a frontend invoked with opts (filename and target, as buildx sends them)
@@ -109,7 +110,8 @@ func NewClient(files fstest.MapFS, opts map[string]string) *Client {
 	for i := 0; i < Chunks; i++ {
 		out.WriteString(ChunkName(i) + "\n")
 	}
-	res, _ := json.Marshal(map[string]any{"Status": 0, "Stdout": out.String(), "Started": time.Now().Add(time.Hour).UnixNano()})
+	pass := runner.Result{Stdout: out.String(), Started: time.Now().Add(time.Hour).UnixNano()}
+	res, _ := json.Marshal(pass)
 	return &Client{
 		opts: opts,
 		// Made once, as the gRPC client makes them when it starts.
@@ -117,7 +119,7 @@ func NewClient(files fstest.MapFS, opts map[string]string) *Client {
 			Opts: opts, SessionID: "bench", Product: "bench",
 			LLBCaps: pb.Caps.CapSet(pb.Caps.All()), Caps: gwpb.Caps.CapSet(gwpb.Caps.All()),
 		},
-		cfg: cfg, files: files, result: res,
+		cfg: cfg, files: files, result: res, pass: pass,
 	}
 }
 
@@ -131,8 +133,9 @@ func (c *Client) Inputs(context.Context) (map[string]llb.State, error) { return 
 func (c *Client) Warn(context.Context, digest.Digest, string, gwclient.WarnOpts) error { return nil }
 
 // Solve encodes the request with the codec the process registered for gRPC, as the gRPC client
-// sending it to BuildKit does (into pooled buffers, freed once sent), and answers with a reference to the build context,
-// which also holds every test's result.
+// sending it to BuildKit does (into pooled buffers, freed once sent), and answers as BuildKit
+// would for what the frontend asks: a batch of tests all passing, the files a batch changed
+// none, anything else the build context.
 func (c *Client) Solve(_ context.Context, req gwclient.SolveRequest) (*gwclient.Result, error) {
 	data, err := encoding.GetCodecV2(grpcproto.Name).Marshal(&gwpb.SolveRequest{Definition: req.Definition, Evaluate: req.Evaluate})
 	if err != nil {
@@ -140,8 +143,42 @@ func (c *Client) Solve(_ context.Context, req gwclient.SolveRequest) (*gwclient.
 	}
 	data.Free()
 	res := gwclient.NewResult()
-	res.SetRef(&ref{c: c})
+	r := &ref{c: c}
+	switch op := head(req.Definition); {
+	case op.GetDiff() != nil:
+		return res, nil // no changes: no reference
+	case op.GetExec() != nil:
+		if args := op.GetExec().GetMeta().GetArgs(); len(args) > 2 && args[1] == runner.BatchCommand {
+			var b runner.Batch
+			if err := json.Unmarshal([]byte(args[2]), &b); err != nil {
+				return nil, err
+			}
+			r.batch = len(b.Tests)
+		}
+	}
+	res.SetRef(r)
 	return res, nil
+}
+
+// head is the op a definition's result comes from (nil if none): the one its last op names,
+// which llb puts just before it.
+func head(def *pb.Definition) *pb.Op {
+	if def == nil || len(def.Def) < 2 {
+		return nil
+	}
+	var term, op pb.Op
+	if term.UnmarshalVT(def.Def[len(def.Def)-1]) != nil || len(term.Inputs) == 0 {
+		return nil
+	}
+	for i := len(def.Def) - 2; i >= 0; i-- {
+		if digest.FromBytes(def.Def[i]).String() == term.Inputs[0].Digest {
+			if op.UnmarshalVT(def.Def[i]) != nil {
+				return nil
+			}
+			return &op
+		}
+	}
+	return nil
 }
 
 func (c *Client) ResolveImageConfig(_ context.Context, ref string, _ sourceresolver.Opt) (string, digest.Digest, []byte, error) {
@@ -154,12 +191,20 @@ func (c *Client) ResolveSourceMetadata(_ context.Context, op *pb.SourceOp, _ sou
 
 type ref struct {
 	gwclient.Reference
-	c *Client
+	c     *Client
+	batch int // the number of tests, when the solve ran a batch of them
 }
 
 func (r *ref) ReadFile(_ context.Context, req gwclient.ReadRequest) ([]byte, error) {
-	if req.Filename == runner.ResultFile {
+	switch {
+	case req.Filename == runner.ResultFile:
 		return r.c.result, nil
+	case req.Filename == runner.BatchResultFile && r.batch > 0:
+		results := make([]runner.Result, r.batch)
+		for i := range results {
+			results[i] = r.c.pass
+		}
+		return json.Marshal(runner.BatchResult{Started: r.c.pass.Started, Results: results})
 	}
 	return fs.ReadFile(r.c.files, req.Filename)
 }
