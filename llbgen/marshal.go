@@ -16,13 +16,13 @@ import (
 // Marshaler turns the states of one build into the definitions it solves, named by its Names.
 // Each definition is the one llb.State.Marshal, ToPB and Names.Apply make together.
 //
-// A build solves many states that share most of their ops: each test's state holds its subject's
-// whole graph, so a combination of 100 chunks with a test each sends its ~500 ops a hundred
-// times. llb.State.Marshal redoes every op on every call (its per-op cache is keyed by the
-// *Constraints it makes afresh each time) and converts every op's metadata twice. Marshaler keeps
-// one Constraints per kind of state, so each op is marshalled once per build, and each op's named
-// metadata; and it keeps the definitions of the states others are built on (Keep), so that the
-// definition of a test starts as a copy of its subject's instead of a walk over its graph.
+// A build solves many states that share most of their ops: every chunk's image holds the base,
+// the combination every chunk, and the tests of an image its whole graph. llb.State.Marshal redoes
+// every op on every call (its per-op cache is keyed by the *Constraints it makes afresh each time)
+// and converts every op's metadata twice. Marshaler keeps one Constraints per kind of state, so
+// each op is marshalled once per build, and each op's named metadata; and it keeps the
+// definitions of the states others are built on (Keep), so that the definition of an image's
+// tests starts as a copy of the image's instead of a walk over its graph.
 //
 // The definitions share op bytes, metadata and source infos: they are to be sent, not changed.
 type Marshaler struct {
@@ -171,8 +171,9 @@ func (m *Marshaler) Own(o *Ops, label string) {
 	}
 }
 
-// sameConstraints tells whether two constraints marshal every op alike: all but the local
-// unique ID, which only names a local source that has no session, the same, once per build.
+// sameConstraints tells whether ops marshal alike under a and b: whether all but their local
+// unique IDs are equal. That ID only names a local source without a session, which then keeps one
+// name for the whole build instead of taking a new one in every solve.
 func sameConstraints(a, b *llb.Constraints) bool {
 	ac := *a
 	ac.LocalUniqueID = b.LocalUniqueID
@@ -194,10 +195,10 @@ func (m *Marshaler) marshal(ctx context.Context, st llb.State, keep bool) (*pb.D
 	out := st.Output()
 	m.mu.Lock()
 	c, ok := m.own[out]
-	m.mu.Unlock()
 	if !ok {
 		c = m.derived
 	}
+	m.mu.Unlock()
 	var root llb.Vertex
 	if out != nil {
 		root = out.Vertex(ctx, c)
