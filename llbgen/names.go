@@ -25,16 +25,12 @@ func (n *Names) Own(ctx context.Context, st llb.State, label string) error {
 	if err != nil {
 		return err
 	}
-	n.own(def, label)
-	return nil
-}
-
-func (n *Names) own(def *llb.Definition, label string) {
 	ops := make([]digest.Digest, len(def.Def))
 	for i, dt := range def.Def {
 		ops[i] = digest.FromBytes(dt)
 	}
 	n.ownDigests(ops, label)
+	return nil
 }
 
 func (n *Names) ownDigests(ops []digest.Digest, label string) {
