@@ -185,7 +185,8 @@ type builder struct {
 	// start is when this build began: a failed test result older than this came from the cache.
 	start time.Time
 
-	names llbgen.Names // whose each op is, applied to every solve's vertex names
+	names   llbgen.Names      // whose each op is, applied to every solve's vertex names
+	marshal *llbgen.Marshaler // every solve's definition, sharing the work of marshalling their common ops
 }
 
 func (b *builder) build(ctx context.Context) (*dockerui.BuildResult, error) {
@@ -193,7 +194,14 @@ func (b *builder) build(ctx context.Context) (*dockerui.BuildResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	// BuildKit runs independent chunks in parallel within a solve; the names say whose each step is.
+	b.marshal = llbgen.NewMarshaler(&b.names, llb.WithCaps(b.c.BuildOpts().LLBCaps))
+	baseOps, err := b.marshal.Ops(ctx, base.State)
+	if err != nil {
+		return nil, err
+	}
 	chunks := make([]*llbgen.Converted, len(b.sel.chunks))
+	ops := make([]*llbgen.Ops, len(b.sel.chunks))
 	eg, ectx := errgroup.WithContext(ctx)
 	for i, ch := range b.sel.chunks {
 		eg.Go(func() error {
@@ -202,21 +210,16 @@ func (b *builder) build(ctx context.Context) (*dockerui.BuildResult, error) {
 				return errors.Wrapf(err, "chunk %s", ch.Name)
 			}
 			chunks[i] = conv
-			return nil
+			ops[i], err = b.marshal.Ops(ectx, conv.State)
+			return err
 		})
 	}
 	if err := eg.Wait(); err != nil {
 		return nil, err
 	}
-
-	// BuildKit runs independent chunks in parallel within a solve; the names say whose each step is.
-	if err := b.names.Own(ctx, base.State, "base"); err != nil {
-		return nil, err
-	}
+	b.marshal.Own(baseOps, "base")
 	for i, ch := range b.sel.chunks {
-		if err := b.names.Own(ctx, chunks[i].State, "chunk "+ch.Name); err != nil {
-			return nil, err
-		}
+		b.marshal.Own(ops[i], "chunk "+ch.Name)
 	}
 
 	layers := make([]merge.Layer, len(chunks))
@@ -245,7 +248,8 @@ func (b *builder) build(ctx context.Context) (*dockerui.BuildResult, error) {
 
 	// llb sorts an exec op's mounts in place the first time it is marshalled; the tests marshal
 	// states sharing the chunks' ops from many goroutines, so marshal them all once here first.
-	if _, err := combined.Marshal(ctx, llb.WithCaps(b.c.BuildOpts().LLBCaps)); err != nil {
+	// Kept, the combination's definition is also where its tests' definitions and its own solve start.
+	if _, err := b.marshal.Keep(ctx, combined); err != nil {
 		return nil, err
 	}
 	if b.opt.TestReport {
@@ -327,12 +331,14 @@ func (b *builder) solveEvaluated(ctx context.Context, st llb.State) (gwclient.Re
 }
 
 func (b *builder) solveRequest(ctx context.Context, st llb.State, evaluate bool) (gwclient.Reference, error) {
-	def, err := st.Marshal(ctx, llb.WithCaps(b.c.BuildOpts().LLBCaps))
+	marshal := b.marshal.Marshal
+	if evaluate { // a test's subject, which its tests are built on
+		marshal = b.marshal.Keep
+	}
+	pbDef, err := marshal(ctx, st)
 	if err != nil {
 		return nil, err
 	}
-	pbDef := def.ToPB()
-	b.names.Apply(pbDef)
 	res, err := b.c.Solve(ctx, gwclient.SolveRequest{Definition: pbDef, CacheImports: b.bc.CacheImports, Evaluate: evaluate})
 	if err != nil {
 		return nil, err

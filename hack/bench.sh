@@ -54,8 +54,8 @@ esac
 FRONTEND=$DAZZLEKIT_REGISTRY/dazzlekit/frontend:bench
 IMAGE="$FRONTEND" bash hack/image.sh
 
-log "go test -bench (no daemon): loading and LLB generation, 100 chunks and 50 combinations"
-go test -run '^$' -bench . -benchmem ./llbgen/ | tee "$OUT/gobench.txt"
+log "go test -bench (no daemon): loading, LLB generation and one frontend invocation, 100 chunks and 50 combinations"
+go test -run '^$' -bench . -benchmem ./llbgen/ ./frontend/ | tee "$OUT/gobench.txt"
 
 go build -o "$OUT/.bin/dazzlekit-bench" ./cmd/dazzlekit-bench
 go build -o "$OUT/.bin/dazzlekit" ./cmd/dazzlekit

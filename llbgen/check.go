@@ -50,7 +50,9 @@ func lintWarner(in Input, ch project.Chunk, isChunk bool) linter.LintWarnFunc {
 // build graph by the converter built into dazzlekit, because a separate frontend would hand back
 // a finished result instead of LLB whose layers can be stacked on the base.
 func warnSyntax(in Input, ch project.Chunk) {
-	if in.Warn == nil {
+	// Every form of the directive names its key: the detection, which parses the file's start
+	// three ways, is left out for the Dockerfiles that could not have one (nearly all).
+	if in.Warn == nil || !containsFold(ch.DockerfileData, "syntax") {
 		return
 	}
 	syntax, _, location, ok := parser.DetectSyntax(ch.DockerfileData)
@@ -68,6 +70,17 @@ func warnSyntax(in Input, ch project.Chunk) {
 		Data: ch.DockerfileData, Lang: "Dockerfile",
 		Detail: "Dockerfiles of a dazzle project are converted together so that each chunk's layers can be stacked on the base; a `# syntax=` frontend cannot take part in that.",
 	})
+}
+
+// containsFold reports whether s is in b, ignoring ASCII case; s is lower-case.
+func containsFold(b []byte, s string) bool {
+	t := []byte(s)
+	for i := 0; i+len(t) <= len(b); i++ {
+		if bytes.EqualFold(b[i:i+len(t)], t) {
+			return true
+		}
+	}
+	return false
 }
 
 var builtinConverter = sync.OnceValue(func() string {

@@ -241,3 +241,30 @@ func TestChunkContextFromGitBuild(t *testing.T) {
 		}
 	}
 }
+
+// A `# syntax=` line is told to be ignored in any form the directive takes.
+func TestSyntaxDirectiveIgnored(t *testing.T) {
+	for _, tc := range []struct {
+		name, first string
+		warn        bool
+	}{
+		{"none", "# a comment", false},
+		{"lower case", "# syntax=docker/dockerfile:1.4", true},
+		{"upper case", "# SYNTAX = docker/dockerfile:1.4", true},
+		{"mixed case, no spaces", "#Syntax=docker/dockerfile:1.4", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in, _, col := newInput(nil)
+			if _, err := convertChunk(t, in, chunk("a", tc.first+"\nARG base\nFROM ${base}\n")); err != nil {
+				t.Fatal(err)
+			}
+			warned := false
+			for _, w := range col.Warnings() {
+				warned = warned || w.Rule == "SyntaxDirectiveIgnored"
+			}
+			if warned != tc.warn {
+				t.Fatalf("SyntaxDirectiveIgnored warned: %v, want %v", warned, tc.warn)
+			}
+		})
+	}
+}

@@ -25,16 +25,23 @@ func (n *Names) Own(ctx context.Context, st llb.State, label string) error {
 	if err != nil {
 		return err
 	}
+	ops := make([]digest.Digest, len(def.Def))
+	for i, dt := range def.Def {
+		ops[i] = digest.FromBytes(dt)
+	}
+	n.ownDigests(ops, label)
+	return nil
+}
+
+func (n *Names) ownDigests(ops []digest.Digest, label string) {
 	if n.owner == nil {
 		n.owner = map[digest.Digest]string{}
 	}
-	for _, dt := range def.Def {
-		d := digest.FromBytes(dt)
+	for _, d := range ops {
 		if _, ok := n.owner[d]; !ok {
 			n.owner[d] = label
 		}
 	}
-	return nil
 }
 
 // Apply renames the owned ops of def in place.
