@@ -101,7 +101,7 @@ func (b *builder) runBatch(ctx context.Context, r testexec.Runner, s subject, tc
 	}
 	noCache := b.bc.IsNoCache("")
 	for {
-		res, root, err := b.solveBatch(ctx, r, s, tcs, noCache)
+		res, changes, err := b.solveBatch(ctx, r, s, tcs, noCache)
 		if err != nil {
 			return nil, err
 		}
@@ -119,7 +119,7 @@ func (b *builder) runBatch(ctx context.Context, r testexec.Runner, s subject, tc
 		if len(tcs) == 1 {
 			return outs, nil
 		}
-		changed, err := b.changedPath(ctx, s, root)
+		changed, err := b.changedPath(ctx, s, changes)
 		if err != nil {
 			return nil, err
 		}
@@ -155,7 +155,8 @@ func (b *builder) runEach(ctx context.Context, r testexec.Runner, s subject, tcs
 	return outs, eg.Wait()
 }
 
-func (b *builder) solveBatch(ctx context.Context, r testexec.Runner, s subject, tcs []testCase, ignoreCache bool) (*runner.BatchResult, llb.State, error) {
+// solveBatch runs tcs against s and returns their results and the container's changes to its root.
+func (b *builder) solveBatch(ctx context.Context, r testexec.Runner, s subject, tcs []testCase, ignoreCache bool) (*runner.BatchResult, gwclient.Reference, error) {
 	tests := make([]runner.BatchTest, len(tcs))
 	for i, tc := range tcs {
 		tests[i] = batchTest(s, tc.test, b.opt.TestTimeout)
@@ -165,50 +166,50 @@ func (b *builder) solveBatch(ctx context.Context, r testexec.Runner, s subject, 
 		env = s.image.Config.Env
 	}
 	var opts []llb.RunOption
+	diffOpts := []llb.ConstraintsOpt{llb.WithCustomName(fmt.Sprintf("[test %s] results and files the tests changed", s.label))}
 	if ignoreCache {
+		// On the diff too: a cached diff would answer without running the exec at all.
 		opts = append(opts, llb.IgnoreCache)
+		diffOpts = append(diffOpts, llb.IgnoreCache)
 	}
-	op := testexec.ExecBatch(s.state, env, testWorkdir, r, tests, tcs[0].test.Network, batchName(s.label, tcs), opts...)
+	root := testexec.ExecBatch(s.state, env, testWorkdir, r, tests, tcs[0].test.Network, batchName(s.label, tcs), opts...)
+	// The diff of an exec's root against its input is the container's upper layer, which
+	// BuildKit takes as it is, without comparing trees.
+	changes := llb.Diff(s.state, root, diffOpts...)
 	where := func(err error) error {
 		return errors.Wrapf(err, "running the tests of %s (%s)", s.label, tcs[0].test.File)
 	}
-	ref, err := b.solve(ctx, op.Out)
+	ref, err := b.solve(ctx, changes)
 	if err != nil {
-		return nil, op.Root, where(err)
+		return nil, nil, where(err)
 	}
-	dt, err := ref.ReadFile(ctx, gwclient.ReadRequest{Filename: runner.BatchResultFile})
+	if ref == nil {
+		return nil, nil, where(errors.New("the test runner wrote no results"))
+	}
+	dt, err := ref.ReadFile(ctx, gwclient.ReadRequest{Filename: path.Join(testexec.OutDir, runner.BatchResultFile)})
 	if err != nil {
-		return nil, op.Root, where(errors.Wrap(err, "reading the test runner's results"))
+		return nil, nil, where(errors.Wrap(err, "reading the test runner's results"))
 	}
 	res, err := runner.DecodeBatchResult(dt)
 	if err != nil {
-		return nil, op.Root, where(err)
+		return nil, nil, where(err)
 	}
 	if len(res.Results) != len(tcs) {
-		return nil, op.Root, where(errors.Errorf("the test runner returned %d results for %d tests", len(res.Results), len(tcs)))
+		return nil, nil, where(errors.Errorf("the test runner returned %d results for %d tests", len(res.Results), len(tcs)))
 	}
-	return &res, op.Root, nil
+	return &res, ref, nil
 }
 
-// Paths the container itself creates in its root (mount points, the files BuildKit mounts over),
-// whatever the tests do.
+// Paths the container itself creates in its root (mount points, the files BuildKit mounts over,
+// the runner's results), whatever the tests do.
 var containerPaths = map[string]bool{
 	"/.dazzlekit": true, "/dev": true, "/proc": true, "/sys": true,
 	"/etc/hosts": true, "/etc/resolv.conf": true, "/etc/hostname": true, "/etc/mtab": true,
 }
 
-// changedPath returns a path the tests changed in the container's root, or "" when they left it as
-// the image has it. The diff of an exec's root against its input is the container's upper layer,
-// which BuildKit reads without comparing the trees.
-func (b *builder) changedPath(ctx context.Context, s subject, root llb.State) (string, error) {
-	diff := llb.Diff(s.state, root, llb.WithCustomName(fmt.Sprintf("[test %s] files the tests changed", s.label)))
-	ref, err := b.solve(ctx, diff)
-	if err != nil {
-		return "", errors.Wrapf(err, "checking what the tests of %s changed", s.label)
-	}
-	if ref == nil {
-		return "", nil
-	}
+// changedPath returns a path the tests changed in the container's root (changes), or "" when they
+// left it as the image has it.
+func (b *builder) changedPath(ctx context.Context, s subject, ref gwclient.Reference) (string, error) {
 	var walk func(dir string) (string, error)
 	walk = func(dir string) (string, error) {
 		entries, err := ref.ReadDir(ctx, gwclient.ReadDirRequest{Path: dir})

@@ -15,9 +15,10 @@ import (
 	"github.com/moby/buildkit/solver/pb"
 )
 
-// Where the exec op mounts the runner and its output. A dot-directory under
-// the root is unlikely to exist in any image, and both mounts live only in
-// the exec's throwaway root, so the image's layers never see them.
+// Where the exec op mounts the runner and where the runner writes its results
+// (a mount of its own for one test, the container's root for a batch). A
+// dot-directory under the root is unlikely to exist in any image, and the
+// exec's root is never part of an image, so the image's layers never see them.
 const (
 	RunnerDir = "/.dazzlekit/runner"
 	OutDir    = "/.dazzlekit/out"
@@ -107,20 +108,15 @@ func failedState(err error) llb.State {
 	})
 }
 
-// Batch is the exec op that runs several tests of one image in one container.
-type Batch struct {
-	Out  llb.State // the output directory holding runner.BatchResultFile
-	Root llb.State // the container's root after the tests, to tell whether any test wrote to it
-}
-
-// ExecBatch returns the exec op running tests with `run-tests`. env is the image's environment;
-// each test's own environment travels in its BatchTest and is applied by the runner. All tests of
+// ExecBatch returns the root of the container that runs tests with `run-tests`, after they ran:
+// the runner writes runner.BatchResultFile to OutDir there, so the diff of this root against the
+// image holds both the results and whatever the tests wrote, read in one solve. env is the image's
+// environment; each test's own travels in its BatchTest and is applied by the runner. All tests of
 // a batch share network mode: it is the op's.
-func ExecBatch(rootfs llb.State, env []string, workdir string, r Runner, tests []runner.BatchTest, network bool, name string, opts ...llb.RunOption) Batch {
+func ExecBatch(rootfs llb.State, env []string, workdir string, r Runner, tests []runner.BatchTest, network bool, name string, opts ...llb.RunOption) llb.State {
 	bin := path.Clean("/" + r.Path)
 	if r.Path == "" || bin == "/" {
-		st := failedState(fmt.Errorf("invalid runner path %q", r.Path))
-		return Batch{Out: st, Root: st}
+		return failedState(fmt.Errorf("invalid runner path %q", r.Path))
 	}
 	dir, base := path.Dir(bin), path.Base(bin)
 	st := rootfs
@@ -144,6 +140,5 @@ func ExecBatch(rootfs llb.State, env []string, workdir string, r Runner, tests [
 		llb.WithCustomName(name),
 	}
 	ro = append(ro, opts...)
-	es := st.Run(ro...)
-	return Batch{Out: es.AddMount(OutDir, llb.Scratch()), Root: es.Root()}
+	return st.Run(ro...).Root()
 }

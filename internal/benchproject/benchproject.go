@@ -7,12 +7,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
 	"strings"
 	"syscall"
 	"testing/fstest"
 	"time"
 
+	"github.com/dazzlekit/dazzlekit/testexec"
 	"github.com/dazzlekit/dazzlekit/testexec/runner"
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
@@ -144,15 +146,15 @@ func (c *Client) Solve(_ context.Context, req gwclient.SolveRequest) (*gwclient.
 	data.Free()
 	res := gwclient.NewResult()
 	r := &ref{c: c}
-	switch op := head(req.Definition); {
-	case op.GetDiff() != nil:
-		return res, nil // no changes: no reference
-	case op.GetExec() != nil:
-		if args := op.GetExec().GetMeta().GetArgs(); len(args) > 2 && args[1] == runner.BatchCommand {
-			// Counted rather than decoded, which would cost as much as the frontend's encoding: in
-			// the batch's JSON the key appears once per test, never in a string, where its
-			// quotes would be escaped.
-			r.batch = strings.Count(args[2], `"Spec":`)
+	if op := head(req.Definition); op.GetDiff() != nil {
+		// A batch's results and changes: the diff's upper input is the exec running the batch.
+		if exec := find(req.Definition, op.Inputs[len(op.Inputs)-1].Digest); exec != nil {
+			if args := exec.GetExec().GetMeta().GetArgs(); len(args) > 2 && args[1] == runner.BatchCommand {
+				// Counted rather than decoded, which would cost as much as the frontend's encoding: in
+				// the batch's JSON the key appears once per test, never in a string, where its
+				// quotes would be escaped.
+				r.batch = strings.Count(args[2], `"Spec":`)
+			}
 		}
 	}
 	res.SetRef(r)
@@ -165,12 +167,19 @@ func head(def *pb.Definition) *pb.Op {
 	if def == nil || len(def.Def) < 2 {
 		return nil
 	}
-	var term, op pb.Op
+	var term pb.Op
 	if term.UnmarshalVT(def.Def[len(def.Def)-1]) != nil || len(term.Inputs) == 0 {
 		return nil
 	}
+	return find(def, term.Inputs[0].Digest)
+}
+
+// find is the op of def with digest dgst, searched from the end, where llb puts an op's inputs
+// just before it.
+func find(def *pb.Definition, dgst string) *pb.Op {
+	var op pb.Op
 	for i := len(def.Def) - 2; i >= 0; i-- {
-		if digest.FromBytes(def.Def[i]).String() == term.Inputs[0].Digest {
+		if digest.FromBytes(def.Def[i]).String() == dgst {
 			if op.UnmarshalVT(def.Def[i]) != nil {
 				return nil
 			}
@@ -198,7 +207,7 @@ func (r *ref) ReadFile(_ context.Context, req gwclient.ReadRequest) ([]byte, err
 	switch {
 	case req.Filename == runner.ResultFile:
 		return r.c.result, nil
-	case req.Filename == runner.BatchResultFile && r.batch > 0:
+	case req.Filename == path.Join(testexec.OutDir, runner.BatchResultFile) && r.batch > 0:
 		results := make([]runner.Result, r.batch)
 		for i := range results {
 			results[i] = r.c.pass
@@ -217,6 +226,13 @@ func (r *ref) StatFile(_ context.Context, req gwclient.StatRequest) (*fstypes.St
 }
 
 func (r *ref) ReadDir(_ context.Context, req gwclient.ReadDirRequest) ([]*fstypes.Stat, error) {
+	if r.batch > 0 {
+		// A batch's changes: the runner's results only, the tests wrote nothing.
+		if req.Path == "/" {
+			return []*fstypes.Stat{{Path: ".dazzlekit", Mode: uint32(os.ModeDir | 0o755)}}, nil
+		}
+		return nil, nil
+	}
 	entries, err := fs.ReadDir(r.c.files, req.Path)
 	if err != nil {
 		return nil, err
