@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"io"
 	"regexp"
@@ -16,7 +17,8 @@ import (
 // Steps is what one run executed, counted from its progress stream.
 type Steps struct {
 	RunRan       int       `json:"runRan"`       // RUN steps executed
-	TestsRan     int       `json:"testsRan"`     // test exec ops executed
+	TestsRan     int       `json:"testsRan"`     // tests whose command ran (dazzlekit runs an image's tests in one op)
+	TestOpsRan   int       `json:"testOpsRan"`   // test exec ops executed
 	ExecCached   int       `json:"execCached"`   // RUN steps and tests answered from the cache
 	VertexRan    int       `json:"vertexRan"`    // every vertex executed (exports, diffs, merges included)
 	VertexCached int       `json:"vertexCached"` // every vertex answered from the cache
@@ -52,13 +54,14 @@ type vtx struct {
 	cached    bool
 	completed bool
 	dur       time.Duration
+	tests     int // the tests a batch op ran, from the runner's "=== RUN" lines in its log
 }
 
 // Vertex names as dazzlekit gives them, `[chunk lang-go:1.24 1/2] RUN ...` and `[test full] desc`,
 // optionally with the target bake puts first: `[full chunk lang-go:1.24 1/2] RUN ...`.
 var (
 	testName     = regexp.MustCompile(`^\[(?:[A-Za-z0-9_-]+ )?test [^\]]+\] `)
-	testReport   = regexp.MustCompile(`^\[(?:[A-Za-z0-9_-]+ )?test report\] report\.`)
+	testReport   = regexp.MustCompile(`^\[(?:[A-Za-z0-9_-]+ )?test report\] report\.|\] results and files the tests changed$`)
 	chunkRunName = regexp.MustCompile(`^\[(?:[A-Za-z0-9_-]+ )?chunk ([^ \]]+)[^\]]*\] RUN `)
 )
 
@@ -86,7 +89,8 @@ func summarize(vs []*vtx, note string) Steps {
 			s.VertexRan++
 			ran = append(ran, VtxTime{Name: v.name, Seconds: round(v.dur.Seconds(), 2)})
 			if isTest(v.name) {
-				s.TestsRan++
+				s.TestOpsRan++
+				s.TestsRan += max(v.tests, 1)
 			} else if isRun(v.name) {
 				s.RunRan++
 				if v.chunk != "" {
@@ -132,14 +136,20 @@ func parseRawJSON(r io.Reader) Steps {
 		if json.Unmarshal(line, &st) != nil {
 			continue
 		}
-		for _, v := range st.Vertexes {
-			d := v.Digest.String()
+		get := func(d string) *vtx {
 			x := byDigest[d]
 			if x == nil {
 				x = &vtx{}
 				byDigest[d] = x
 				order = append(order, x)
 			}
+			return x
+		}
+		for _, l := range st.Logs {
+			get(l.Vertex.String()).tests += bytes.Count(l.Data, []byte("=== RUN   "))
+		}
+		for _, v := range st.Vertexes {
+			x := get(v.Digest.String())
 			if v.Name != "" {
 				x.name = v.Name
 				x.chunk = chunkOf(v.Name)
