@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -395,5 +396,50 @@ func (c *config) ciSequence(rep int, tool string) (*ciProject, []Run) {
 			r.Steps.RunRan, r.Steps.TestsRan, r.Steps.ExecCached, p.EditChunk, r.Steps.folderRunSeconds(p.EditChunk), status)
 		runs = append(runs, r)
 	}
+	if tool == toolBake {
+		runs = append(runs, c.ciFloor(p, rep, repo, logDir))
+	}
 	return p, runs
+}
+
+// ciFloor measures what one docker buildx bake of the same combinations costs when no frontend has
+// anything to do: each target is a plain Dockerfile FROM the image dazzlekit pushed for its
+// combination, tagged in a repository of its own, so BuildKit resolves, solves (all cached) and pushes
+// the same manifests and layers as a warm dazzlekit bake, with the Dockerfile frontend built into
+// buildkitd instead of a frontend container. The first bake copies the layers over; the second, with
+// nothing new, is the floor under "warm" and "edit one test" for anything run through bake here.
+func (c *config) ciFloor(p *ciProject, rep int, repo, logDir string) Run {
+	dir := filepath.Join(filepath.Dir(logDir), filepath.Base(logDir)+"-floor")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		fatalf("%v", err)
+	}
+	targets := map[string]any{}
+	var names []string
+	for _, comb := range p.combs {
+		names = append(names, comb.name)
+		targets[comb.name] = map[string]any{
+			"context":           dir,
+			"dockerfile-inline": "FROM " + repo + ":" + comb.name + "\n",
+			"tags":              []string{repo + "-floor:" + comb.name},
+		}
+	}
+	def, _ := json.MarshalIndent(map[string]any{"group": map[string]any{"default": map[string]any{"targets": names}}, "target": targets}, "", "  ")
+	defPath := filepath.Join(dir, "docker-bake.json")
+	if err := os.WriteFile(defPath, def, 0o644); err != nil {
+		fatalf("%v", err)
+	}
+	bake := []command{{argv: []string{c.docker, "buildx", "bake", "--builder", c.builder, "-f", defPath, "--push", "--progress=rawjson",
+		"--set", "*.attest=type=provenance,disabled=true"}, dir: dir}}
+	var r Run
+	for i, sc := range []string{"copy", scWarm} {
+		r = Run{N: p.chunkCount(), Rep: rep, Tool: toolFloor, Scenario: sc, Project: "ci",
+			Log: filepath.Join(logDir, fmt.Sprintf("floor-%d-%s.log", i, sc))}
+		logf("CI scale rep %d %-16s %-16s ...", rep+1, toolFloor, sc)
+		c.run(&r, bake, parseRawJSON)
+		logf("CI scale rep %d %-16s %-16s %7.1fs  vertices ran %d, cached %d", rep+1, toolFloor, sc, r.Seconds, r.Steps.VertexRan, r.Steps.VertexCached)
+		if !r.OK {
+			fatalf("the floor's bake failed: %s (log %s)", firstLine(r.Error), r.Log)
+		}
+	}
+	return r
 }

@@ -27,7 +27,8 @@ const (
 	toolMono       = "monolithic Dockerfile"
 	toolKit        = "dazzlekit"
 	toolKitNoTests = "dazzlekit, tests off"
-	toolBake       = "dazzlekit bake" // every combination in one docker buildx bake (the CI-scale project)
+	toolBake       = "dazzlekit bake"     // every combination in one docker buildx bake (the CI-scale project)
+	toolFloor      = "plain bake (floor)" // the same bake of Dockerfiles FROM bake's images: BuildKit's and bake's own cost (ciFloor)
 )
 
 // Scenarios, in the order each tool goes through them after a pruned daemon.
