@@ -413,17 +413,29 @@ func (c *config) ciFloor(p *ciProject, rep int, repo, logDir string) Run {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		fatalf("%v", err)
 	}
+	// dazzlekit bake's definition, for its target names (bake allows no dots in them).
+	var kit struct {
+		Group  map[string]any `json:"group"`
+		Target map[string]struct {
+			Target string `json:"target"`
+		} `json:"target"`
+	}
+	dt, err := os.ReadFile(filepath.Join(logDir, "docker-bake.json"))
+	if err == nil {
+		err = json.Unmarshal(dt, &kit)
+	}
+	if err != nil || len(kit.Target) != len(p.combs) {
+		fatalf("reading dazzlekit bake's definition for the floor: %v (%d targets)", err, len(kit.Target))
+	}
 	targets := map[string]any{}
-	var names []string
-	for _, comb := range p.combs {
-		names = append(names, comb.name)
-		targets[comb.name] = map[string]any{
+	for name, t := range kit.Target {
+		targets[name] = map[string]any{
 			"context":           dir,
-			"dockerfile-inline": "FROM " + repo + ":" + comb.name + "\n",
-			"tags":              []string{repo + "-floor:" + comb.name},
+			"dockerfile-inline": "FROM " + repo + ":" + t.Target + "\n",
+			"tags":              []string{repo + "-floor:" + t.Target},
 		}
 	}
-	def, _ := json.MarshalIndent(map[string]any{"group": map[string]any{"default": map[string]any{"targets": names}}, "target": targets}, "", "  ")
+	def, _ := json.MarshalIndent(map[string]any{"group": kit.Group, "target": targets}, "", "  ")
 	defPath := filepath.Join(dir, "docker-bake.json")
 	if err := os.WriteFile(defPath, def, 0o644); err != nil {
 		fatalf("%v", err)
