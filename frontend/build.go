@@ -252,6 +252,15 @@ func (b *builder) build(ctx context.Context) (*dockerui.BuildResult, error) {
 	if _, err := b.marshal.Keep(ctx, combined); err != nil {
 		return nil, err
 	}
+	var ref gwclient.Reference
+	if b.opt.TestReport || !b.opt.NoTest {
+		// The image before any test: it holds every image tests run against, so a chunk step that
+		// fails is reported as that step's failure at its Dockerfile line, and cancels no test that
+		// would then show as failed beside it. One solve answers for all of them, and is the result.
+		if ref, err = b.solveEvaluated(ctx, combined); err != nil {
+			return nil, err
+		}
+	}
 	if b.opt.TestReport {
 		return b.report(ctx, chunks, combined, img)
 	}
@@ -259,10 +268,7 @@ func (b *builder) build(ctx context.Context) (*dockerui.BuildResult, error) {
 		if _, err := b.runTests(ctx, b.subjects(chunks, combined, img)); err != nil {
 			return nil, err
 		}
-	}
-
-	ref, err := b.solve(ctx, combined)
-	if err != nil {
+	} else if ref, err = b.solve(ctx, combined); err != nil {
 		return nil, err
 	}
 	epoch := b.opt.Epoch

@@ -9,6 +9,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 	"testing/fstest"
 	"time"
 
@@ -40,15 +41,69 @@ func contextFS(ctx context.Context, c gwclient.Client, st llb.State) (fs.FS, err
 	if ref == nil { // an empty context (scratch) has no reference; the loader reports what is missing
 		return fstest.MapFS{}, nil
 	}
-	return &refFS{ctx: ctx, ref: ref}, nil
+	return newRefFS(ctx, ref), nil
 }
 
-// refFS is an fs.FS over a gateway reference: Open, Stat and ReadFile are one request to BuildKit
-// each, ReadDir two. Stat describes a symbolic link itself, as a directory entry does (the gateway's
-// stat does not follow links); reading a link follows it.
+func newRefFS(ctx context.Context, ref gwclient.Reference) *refFS {
+	return &refFS{ctx: ctx, ref: ref, dirs: map[string]map[string]*fstypes.Stat{}}
+}
+
+// refFS is an fs.FS over a gateway reference. Each request to BuildKit mounts the reference, and a
+// bake of every combination loads the project once per combination, so refFS keeps each directory
+// listing it reads and answers from it what it can: a Stat in a listed directory, or a ReadFile of
+// a file absent from one, costs no request. The loader's look at a chunk folder (chunk.yaml?
+// chunk.yml? Dockerfile? .dockerignore?) is then one listing and one read. Stat describes a symbolic
+// link itself, as a directory entry does (the gateway's stat does not follow links); reading a link
+// follows it.
 type refFS struct {
 	ctx context.Context
 	ref gwclient.Reference
+
+	mu   sync.Mutex
+	dirs map[string]map[string]*fstypes.Stat // listings read so far: directory -> entry name -> stat
+}
+
+// listed returns dir's listing if it has been read.
+func (f *refFS) listed(dir string) (map[string]*fstypes.Stat, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	l, ok := f.dirs[dir]
+	return l, ok
+}
+
+// list reads the listing of dir, which the caller knows to be a directory: the gateway lists a
+// file as itself.
+func (f *refFS) list(dir string) (map[string]*fstypes.Stat, error) {
+	if l, ok := f.listed(dir); ok {
+		return l, nil
+	}
+	sts, err := f.ref.ReadDir(f.ctx, gwclient.ReadDirRequest{Path: dir})
+	if err != nil {
+		return nil, pathError("readdir", dir, err)
+	}
+	l := make(map[string]*fstypes.Stat, len(sts))
+	for _, st := range sts {
+		l[path.Base(st.Path)] = st
+	}
+	f.mu.Lock()
+	f.dirs[dir] = l
+	f.mu.Unlock()
+	return l, nil
+}
+
+// isListedDir reports whether dir is known to be a directory from a listing. The context's root,
+// which the loader looks into first, is listed for it.
+func (f *refFS) isListedDir(dir string) bool {
+	if dir == "." {
+		return true
+	}
+	l, ok := f.listed(path.Dir(dir))
+	if !ok && path.Dir(dir) == "." {
+		var err error
+		l, err = f.list(".")
+		ok = err == nil
+	}
+	return ok && l[path.Base(dir)] != nil && fs.FileMode(l[path.Base(dir)].Mode).IsDir()
 }
 
 var (
@@ -69,6 +124,18 @@ func (f *refFS) Stat(name string) (fs.FileInfo, error) {
 	if !fs.ValidPath(name) {
 		return nil, &fs.PathError{Op: "stat", Path: name, Err: fs.ErrInvalid}
 	}
+	if name != "." && f.isListedDir(path.Dir(name)) {
+		// One listing answers this and every later Stat in the same directory.
+		l, err := f.list(path.Dir(name))
+		if err != nil {
+			return nil, rename(err, "stat")
+		}
+		st := l[path.Base(name)]
+		if st == nil {
+			return nil, &fs.PathError{Op: "stat", Path: name, Err: fs.ErrNotExist}
+		}
+		return fileInfo{name: path.Base(name), st: st}, nil
+	}
 	st, err := f.ref.StatFile(f.ctx, gwclient.StatRequest{Path: name})
 	if err != nil {
 		return nil, pathError("stat", name, err)
@@ -80,20 +147,22 @@ func (f *refFS) ReadDir(name string) ([]fs.DirEntry, error) {
 	if !fs.ValidPath(name) {
 		return nil, &fs.PathError{Op: "readdir", Path: name, Err: fs.ErrInvalid}
 	}
-	fi, err := f.Stat(name)
+	if !f.isListedDir(name) {
+		fi, err := f.Stat(name)
+		if err != nil {
+			return nil, rename(err, "readdir")
+		}
+		if !fi.IsDir() {
+			return nil, &fs.PathError{Op: "readdir", Path: name, Err: errNotDir}
+		}
+	}
+	l, err := f.list(name)
 	if err != nil {
-		return nil, rename(err, "readdir")
+		return nil, err
 	}
-	if !fi.IsDir() {
-		return nil, &fs.PathError{Op: "readdir", Path: name, Err: errNotDir}
-	}
-	sts, err := f.ref.ReadDir(f.ctx, gwclient.ReadDirRequest{Path: name})
-	if err != nil {
-		return nil, pathError("readdir", name, err)
-	}
-	entries := make([]fs.DirEntry, 0, len(sts))
-	for _, st := range sts {
-		entries = append(entries, fs.FileInfoToDirEntry(fileInfo{name: path.Base(st.Path), st: st}))
+	entries := make([]fs.DirEntry, 0, len(l))
+	for n, st := range l {
+		entries = append(entries, fs.FileInfoToDirEntry(fileInfo{name: n, st: st}))
 	}
 	slices.SortFunc(entries, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
 	return entries, nil
@@ -102,6 +171,9 @@ func (f *refFS) ReadDir(name string) ([]fs.DirEntry, error) {
 func (f *refFS) ReadFile(name string) ([]byte, error) {
 	if !fs.ValidPath(name) {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: fs.ErrInvalid}
+	}
+	if l, ok := f.listed(path.Dir(name)); ok && l[path.Base(name)] == nil {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: fs.ErrNotExist}
 	}
 	dt, err := f.ref.ReadFile(f.ctx, gwclient.ReadRequest{Filename: name})
 	if err != nil {

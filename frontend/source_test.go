@@ -27,6 +27,7 @@ type dirRef struct {
 	root  string
 	mu    sync.Mutex
 	reads []string // files read, in order
+	calls int      // requests of any kind
 }
 
 func (r *dirRef) ToState() (llb.State, error)    { return llb.Scratch(), nil }
@@ -35,17 +36,20 @@ func (r *dirRef) Evaluate(context.Context) error { return nil }
 func (r *dirRef) ReadFile(_ context.Context, req gwclient.ReadRequest) ([]byte, error) {
 	r.mu.Lock()
 	r.reads = append(r.reads, req.Filename)
+	r.calls++
 	r.mu.Unlock()
 	dt, err := os.ReadFile(filepath.Join(r.root, req.Filename))
 	return dt, bare(err)
 }
 
 func (r *dirRef) StatFile(_ context.Context, req gwclient.StatRequest) (*fstypes.Stat, error) {
+	r.count()
 	st, err := fsutil.Stat(filepath.Join(r.root, req.Path))
 	return st, bare(err)
 }
 
 func (r *dirRef) ReadDir(_ context.Context, req gwclient.ReadDirRequest) ([]*fstypes.Stat, error) {
+	r.count()
 	entries, err := os.ReadDir(filepath.Join(r.root, req.Path))
 	if err != nil {
 		return nil, bare(err)
@@ -60,6 +64,12 @@ func (r *dirRef) ReadDir(_ context.Context, req gwclient.ReadDirRequest) ([]*fst
 		out = append(out, st)
 	}
 	return out, nil
+}
+
+func (r *dirRef) count() {
+	r.mu.Lock()
+	r.calls++
+	r.mu.Unlock()
 }
 
 func bare(err error) error {
@@ -95,7 +105,7 @@ func TestRefFSIsAnFS(t *testing.T) {
 		"dazzle.yaml": "combiner: {}\n", "base/Dockerfile": "FROM x\n", "chunks/a/Dockerfile": "FROM y\n",
 		"chunks/a/big.bin": strings.Repeat("z", 100000), "chunks/empty/": "",
 	})
-	fsys := &refFS{ctx: context.Background(), ref: &dirRef{root: root}}
+	fsys := newRefFS(context.Background(), &dirRef{root: root})
 	if err := fstest.TestFS(fsys, "dazzle.yaml", "base/Dockerfile", "chunks/a/Dockerfile", "chunks/a/big.bin", "chunks/empty"); err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +148,8 @@ func TestLoadThroughRefFS(t *testing.T) {
 	if err := os.Symlink("go", filepath.Join(ref.root, "chunks", "golink")); err != nil {
 		t.Fatal(err)
 	}
-	p, err := project.Load(&refFS{ctx: context.Background(), ref: ref}, "dazzle.yaml", []byte("combiner:\n  combinations:\n    - name: all\n      chunks: [go, \"java:17\"]\n"))
+	fsys := newRefFS(context.Background(), ref)
+	p, err := project.Load(fsys, "dazzle.yaml", []byte("combiner:\n  combinations:\n    - name: all\n      chunks: [go, \"java:17\"]\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,6 +164,18 @@ func TestLoadThroughRefFS(t *testing.T) {
 	if want := []string{"base/Dockerfile", "chunks/go/Dockerfile", "chunks/java/chunk.yaml", "chunks/java/docker/build.df", "tests/go.yaml", "tests/php.yaml"}; !reflect.DeepEqual(ref.reads, want) {
 		t.Errorf("read %v, want %v", ref.reads, want)
 	}
+	// A request per folder the loader looks into (root, base, chunks, go, java, java/docker, tests)
+	// and per file it reads; the Stat of each candidate file (chunk.yaml, chunk.yml, Dockerfile)
+	// answered from its folder's listing. Each request mounts the context in BuildKit, and a bake
+	// of every combination loads the project once per combination: it was 19 here.
+	if ref.calls != 13 {
+		t.Errorf("%d requests to BuildKit, want 13", ref.calls)
+	}
+	// A chunk's ignore files, absent from its listed folder, cost none.
+	before := ref.calls
+	if _, err := fs.ReadFile(fsys, "chunks/go/.dockerignore"); !errors.Is(err, fs.ErrNotExist) || ref.calls != before {
+		t.Errorf("ReadFile(chunks/go/.dockerignore): %v after %d requests, want fs.ErrNotExist and none", err, ref.calls-before)
+	}
 	var warned []string
 	for _, w := range p.Warnings {
 		warned = append(warned, fmt.Sprintf("%s %s:%d", w.Rule, w.File, w.Line))
@@ -163,7 +186,7 @@ func TestLoadThroughRefFS(t *testing.T) {
 
 	// A Dockerfile whose name no pattern would have matched is an error naming the folder.
 	files["chunks/node/dockerfile"] = "ARG base\nFROM ${base}\n"
-	_, err = project.Load(&refFS{ctx: context.Background(), ref: &dirRef{root: writeTree(t, files)}}, "dazzle.yaml", nil)
+	_, err = project.Load(newRefFS(context.Background(), &dirRef{root: writeTree(t, files)}), "dazzle.yaml", nil)
 	want := `chunks/node/: no Dockerfile; found "dockerfile" (names are case-sensitive: rename it to Dockerfile); every chunk folder needs one: add chunks/node/Dockerfile, or rename the folder to chunks/_node so it is skipped`
 	if err == nil || err.Error() != want {
 		t.Errorf("got %v\nwant %s", err, want)

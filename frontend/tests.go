@@ -71,10 +71,8 @@ func testRunner(c gwclient.Client) testexec.Runner {
 }
 
 // runTests runs every test of every subject (all of them, even after a failure) and returns the
-// outcomes in a stable order, and an error describing every failure.
-//
-// The subjects' images are solved before any test, so a step of a chunk that fails is reported as
-// that step's failure at its Dockerfile line, not as a failure of whichever test built it first.
+// outcomes in a stable order, and an error describing every failure. The caller has built every
+// subject's image (builder.build solves the combined image, which holds them all, first).
 func (b *builder) runTests(ctx context.Context, subjects []subject) ([]Outcome, error) {
 	r := testRunner(b.c)
 	var (
@@ -89,18 +87,6 @@ func (b *builder) runTests(ctx context.Context, subjects []subject) ([]Outcome, 
 		if o.Result == "failed" {
 			failures = append(failures, o.Message)
 		}
-	}
-	// Every image first, then the tests: a test started early would be cancelled by another
-	// image's failure and show as failed next to it.
-	images, ictx := errgroup.WithContext(ctx)
-	for _, s := range subjects {
-		images.Go(func() error {
-			_, err := b.solveEvaluated(ictx, s.state)
-			return err
-		})
-	}
-	if err := images.Wait(); err != nil {
-		return nil, err
 	}
 	eg, ctx := errgroup.WithContext(ctx)
 	for _, s := range subjects {
