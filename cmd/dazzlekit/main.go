@@ -39,6 +39,7 @@ func main() {
 		fmt.Println("dazzlekit", Version)
 		return
 	}
+	frontendGC()
 	if err := grpcclient.RunFromEnvironment(appcontext.Context(), frontend.Build); err != nil {
 		// stdout carries the gateway's gRPC stream: anything for people goes to stderr.
 		fmt.Fprintf(os.Stderr, "dazzlekit: %v\n", err)
