@@ -53,6 +53,9 @@ esac
 
 FRONTEND=$DAZZLEKIT_REGISTRY/dazzlekit/frontend:bench
 IMAGE="$FRONTEND" bash hack/image.sh
+# The CI-scale floor through a frontend container that only returns each image (cmd/dazzlekit-bench/nullfrontend).
+NULL_FRONTEND=$DAZZLEKIT_REGISTRY/dazzlekit/nullfrontend:bench
+PKG=./cmd/dazzlekit-bench/nullfrontend IMAGE="$NULL_FRONTEND" bash hack/image.sh
 
 log "go test -bench (no daemon): loading, LLB generation and one frontend invocation, 100 chunks and 50 combinations"
 go test -run '^$' -bench . -benchmem ./llbgen/ ./frontend/ | tee "$OUT/gobench.txt"
@@ -60,6 +63,6 @@ go test -run '^$' -bench . -benchmem ./llbgen/ ./frontend/ | tee "$OUT/gobench.t
 go build -o "$OUT/.bin/dazzlekit-bench" ./cmd/dazzlekit-bench
 go build -o "$OUT/.bin/dazzlekit" ./cmd/dazzlekit
 # shellcheck disable=SC2086 # BENCH_FLAGS is a list of flags
-"$OUT/.bin/dazzlekit-bench" -addr "$BUILDKIT_HOST" -registry "$DAZZLEKIT_REGISTRY" -frontend "$FRONTEND" \
+"$OUT/.bin/dazzlekit-bench" -addr "$BUILDKIT_HOST" -registry "$DAZZLEKIT_REGISTRY" -frontend "$FRONTEND" -null-frontend "$NULL_FRONTEND" \
   -dazzle "$DAZZLE_BIN" -buildctl "$TOOLS_BIN/buildctl" -dazzlekit "$OUT/.bin/dazzlekit" -builder "$BUILDX_BUILDER" \
   -gobench "$OUT/gobench.txt" -out "$OUT" ${BENCH_FLAGS:-}

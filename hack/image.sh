@@ -12,6 +12,8 @@ extra=()
 if [ -n "${DAZZLEKIT_GO_IMAGE:-}" ]; then
   extra+=(--opt "context:golang:1.26=docker-image://$DAZZLEKIT_GO_IMAGE")
 fi
+# PKG builds another command into the same image (the benchmark's null frontend).
+[ -n "${PKG:-}" ] && extra+=(--opt "build-arg:PKG=$PKG")
 [ -n "$(go env GOPROXY)" ] && extra+=(--opt "build-arg:GOPROXY=$(go env GOPROXY)")
 log "building the frontend image $IMAGE"
 buildctl build --progress="${PROGRESS:-quiet}" --frontend dockerfile.v0 --local context=. --local dockerfile=. \

@@ -397,18 +397,24 @@ func (c *config) ciSequence(rep int, tool string) (*ciProject, []Run) {
 		runs = append(runs, r)
 	}
 	if tool == toolBake {
-		runs = append(runs, c.ciFloor(p, rep, repo, logDir))
+		runs = append(runs, c.ciFloor(p, rep, repo, logDir)...)
 	}
 	return p, runs
 }
 
 // ciFloor measures what one docker buildx bake of the same combinations costs when no frontend has
-// anything to do: each target is a plain Dockerfile FROM the image dazzlekit pushed for its
-// combination, tagged in a repository of its own, so BuildKit resolves, solves (all cached) and pushes
-// the same manifests and layers as a warm dazzlekit bake, with the Dockerfile frontend built into
-// buildkitd instead of a frontend container. The first bake copies the layers over; the second, with
-// nothing new, is the floor under "warm" and "edit one test" for anything run through bake here.
-func (c *config) ciFloor(p *ciProject, rep int, repo, logDir string) Run {
+// anything to do, twice:
+//   - plain bake: each target is a plain Dockerfile FROM the image dazzlekit pushed for its combination,
+//     with the Dockerfile frontend built into buildkitd, so no frontend container starts;
+//   - null frontend (with -null-frontend): each target goes through a gateway frontend image, as
+//     dazzlekit's do, that only resolves that image and returns it with its config. It pays what any
+//     frontend container costs per target (runc, the process, the gateway's round trips), so what a warm
+//     dazzlekit bake costs over it is dazzlekit's own work.
+//
+// Each tags the same manifests in a repository of its own, so BuildKit resolves, solves (all cached) and
+// pushes the same layers as a warm dazzlekit bake. The first bake copies the layers over; the second,
+// with nothing new, is the floor under "warm" and "edit one test" for anything run through bake here.
+func (c *config) ciFloor(p *ciProject, rep int, repo, logDir string) []Run {
 	dir := filepath.Join(filepath.Dir(logDir), filepath.Base(logDir)+"-floor")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		fatalf("%v", err)
@@ -427,31 +433,44 @@ func (c *config) ciFloor(p *ciProject, rep int, repo, logDir string) Run {
 	if err != nil || len(kit.Target) != len(p.combs) {
 		fatalf("reading dazzlekit bake's definition for the floor: %v (%d targets)", err, len(kit.Target))
 	}
-	targets := map[string]any{}
-	for name, t := range kit.Target {
-		targets[name] = map[string]any{
-			"context":           dir,
-			"dockerfile-inline": "FROM " + repo + ":" + t.Target + "\n",
-			"tags":              []string{repo + "-floor:" + t.Target},
+	floors := []struct{ tool, slug string }{{toolFloor, "floor"}}
+	if c.nullFrontend != "" {
+		floors = append(floors, struct{ tool, slug string }{toolGWFloor, "null"})
+	}
+	var runs []Run
+	for _, f := range floors {
+		targets := map[string]any{}
+		for name, t := range kit.Target {
+			image := repo + ":" + t.Target
+			target := map[string]any{"context": dir, "tags": []string{repo + "-" + f.slug + ":" + t.Target}}
+			if f.tool == toolFloor {
+				target["dockerfile-inline"] = "FROM " + image + "\n"
+			} else {
+				// The null frontend reads no Dockerfile; bake wants one all the same.
+				target["dockerfile-inline"] = "# returned by the null frontend: the build arg IMAGE\n"
+				target["args"] = map[string]string{"BUILDKIT_SYNTAX": c.nullFrontend, "IMAGE": image}
+			}
+			targets[name] = target
 		}
-	}
-	def, _ := json.MarshalIndent(map[string]any{"group": kit.Group, "target": targets}, "", "  ")
-	defPath := filepath.Join(dir, "docker-bake.json")
-	if err := os.WriteFile(defPath, def, 0o644); err != nil {
-		fatalf("%v", err)
-	}
-	bake := []command{{argv: []string{c.docker, "buildx", "bake", "--builder", c.builder, "-f", defPath, "--push", "--progress=rawjson",
-		"--set", "*.attest=type=provenance,disabled=true"}, dir: dir}}
-	var r Run
-	for i, sc := range []string{"copy", scWarm} {
-		r = Run{N: p.chunkCount(), Rep: rep, Tool: toolFloor, Scenario: sc, Project: "ci",
-			Log: filepath.Join(logDir, fmt.Sprintf("floor-%d-%s.log", i, sc))}
-		logf("CI scale rep %d %-16s %-16s ...", rep+1, toolFloor, sc)
-		c.run(&r, bake, parseRawJSON)
-		logf("CI scale rep %d %-16s %-16s %7.1fs  vertices ran %d, cached %d", rep+1, toolFloor, sc, r.Seconds, r.Steps.VertexRan, r.Steps.VertexCached)
-		if !r.OK {
-			fatalf("the floor's bake failed: %s (log %s)", firstLine(r.Error), r.Log)
+		def, _ := json.MarshalIndent(map[string]any{"group": kit.Group, "target": targets}, "", "  ")
+		defPath := filepath.Join(dir, "docker-bake-"+f.slug+".json")
+		if err := os.WriteFile(defPath, def, 0o644); err != nil {
+			fatalf("%v", err)
 		}
+		bake := []command{{argv: []string{c.docker, "buildx", "bake", "--builder", c.builder, "-f", defPath, "--push", "--progress=rawjson",
+			"--set", "*.attest=type=provenance,disabled=true"}, dir: dir}}
+		var r Run
+		for i, sc := range []string{"copy", scWarm} {
+			r = Run{N: p.chunkCount(), Rep: rep, Tool: f.tool, Scenario: sc, Project: "ci",
+				Log: filepath.Join(logDir, fmt.Sprintf("%s-%d-%s.log", f.slug, i, sc))}
+			logf("CI scale rep %d %-16s %-16s ...", rep+1, f.tool, sc)
+			c.run(&r, bake, parseRawJSON)
+			logf("CI scale rep %d %-16s %-16s %7.1fs  vertices ran %d, cached %d", rep+1, f.tool, sc, r.Seconds, r.Steps.VertexRan, r.Steps.VertexCached)
+			if !r.OK {
+				fatalf("the %s bake failed: %s (log %s)", f.tool, firstLine(r.Error), r.Log)
+			}
+		}
+		runs = append(runs, r)
 	}
-	return r
+	return runs
 }

@@ -27,8 +27,9 @@ const (
 	toolMono       = "monolithic Dockerfile"
 	toolKit        = "dazzlekit"
 	toolKitNoTests = "dazzlekit, tests off"
-	toolBake       = "dazzlekit bake"     // every combination in one docker buildx bake (the CI-scale project)
-	toolFloor      = "plain bake (floor)" // the same bake of Dockerfiles FROM bake's images: BuildKit's and bake's own cost (ciFloor)
+	toolBake       = "dazzlekit bake"        // every combination in one docker buildx bake (the CI-scale project)
+	toolFloor      = "plain bake (floor)"    // the same bake of Dockerfiles FROM bake's images: BuildKit's and bake's own cost (ciFloor)
+	toolGWFloor    = "null frontend (floor)" // the same bake through a gateway frontend that only returns bake's images (ciFloor)
 )
 
 // Scenarios, in the order each tool goes through them after a pruned daemon.
@@ -58,6 +59,7 @@ type config struct {
 	ciCombinations, ciReps     int
 	ciEditChunk, ciEditTest    string
 	dazzlekit, docker, builder string
+	nullFrontend               string // cmd/dazzlekit-bench/nullfrontend's image, for the gateway floor
 }
 
 // Run is one tool's build in one scenario.
@@ -81,6 +83,7 @@ func main() {
 	flag.StringVar(&c.addr, "addr", os.Getenv("BUILDKIT_HOST"), "buildkitd address (it is pruned: use a daemon of the benchmark's own)")
 	flag.StringVar(&c.registry, "registry", "localhost:5055", "registry host:port holding dazzlekit/busybox:latest")
 	flag.StringVar(&c.frontend, "frontend", "", "the dazzlekit frontend image")
+	flag.StringVar(&c.nullFrontend, "null-frontend", "", "the image of cmd/dazzlekit-bench/nullfrontend: a CI-scale floor through a frontend container that does nothing (none without it)")
 	flag.StringVar(&c.dazzle, "dazzle", "", "the dazzle v0.1.17 binary")
 	flag.StringVar(&c.buildctl, "buildctl", "buildctl", "the buildctl binary")
 	flag.StringVar(&sizes, "sizes", "8,32", "numbers of chunks")
