@@ -311,6 +311,7 @@ func (c *config) run(r *Run, cmds []command, parse func(io.Reader) Steps) {
 	w := io.MultiWriter(f, &out)
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
+	waitIdle()
 	start := time.Now()
 	r.OK = true
 	for _, cm := range cmds {
