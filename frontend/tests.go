@@ -24,9 +24,9 @@ import (
 // assertTimeout bounds one assertion's evaluation, so `while(true){}` cannot hang a build.
 const assertTimeout = assert.DefaultAssertionTimeout
 
-// runnerLocal is the local context an in-process build (where the frontend has no image of its own
+// RunnerLocal is the local context an in-process build (where the frontend has no image of its own
 // to mount) names to provide a static dazzlekit binary as the test runner.
-const runnerLocal = "dazzlekit-runner"
+const RunnerLocal = "dazzlekit-runner"
 
 // subject is an image that tests run against: one chunk's image, or a combination's.
 type subject struct {
@@ -67,7 +67,7 @@ func testRunner(c gwclient.Client) testexec.Runner {
 	}
 	// A fixed unique ID: llb.Local draws a new one per Marshal otherwise, and a test op marshalled
 	// twice (its results, then the diff of its root) would be two ops that both run.
-	return testexec.Runner{State: llb.Local(runnerLocal, llb.SharedKeyHint(runnerLocal), llb.LocalUniqueID(runnerLocal), llb.WithCustomName("[internal] load test runner")), Path: "/dazzlekit"}
+	return testexec.Runner{State: llb.Local(RunnerLocal, llb.SharedKeyHint(RunnerLocal), llb.LocalUniqueID(RunnerLocal), llb.WithCustomName("[internal] load test runner")), Path: "/dazzlekit"}
 }
 
 // runTests runs every test of every subject (all of them, even after a failure) and returns the

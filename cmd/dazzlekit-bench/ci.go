@@ -358,7 +358,7 @@ var ciScenarios = []string{scCold, scWarm, scEdit, scEditTest}
 // ciSequence runs one tool through the CI-scale scenarios from a pruned daemon, on a project and a
 // registry repository of its own.
 func (c *config) ciSequence(rep int, tool string) (*ciProject, []Run) {
-	slug := map[string]string{toolDazzle: "dazzle", toolBake: "bake"}[tool]
+	slug := map[string]string{toolDazzle: "dazzle", toolBake: "bake", toolBuild: "build"}[tool]
 	name := fmt.Sprintf("ci-r%d-%s", rep, slug)
 	dir, _ := filepath.Abs(filepath.Join(c.work, name))
 	p, err := newCIProject(dir, c.registry, c.ciCombinations, c.ciEditChunk, c.ciEditTest)

@@ -28,7 +28,7 @@ func summarizeCI(p *ciProject, runs []Run) *CIResults {
 		ci.Need[sc] = p.need(sc)
 		var kit *Summary
 		first := len(ci.Summary)
-		for _, tool := range []string{toolDazzle, toolBake, toolFloor, toolGWFloor} {
+		for _, tool := range []string{toolDazzle, toolBake, toolFloor, toolGWFloor, toolBuild} {
 			s := newSummary(runs, "ci", ci.Chunks, sc, tool)
 			if s.Reps == 0 {
 				continue

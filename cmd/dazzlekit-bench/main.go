@@ -28,6 +28,7 @@ const (
 	toolKit        = "dazzlekit"
 	toolKitNoTests = "dazzlekit, tests off"
 	toolBake       = "dazzlekit bake"        // every combination in one docker buildx bake (the CI-scale project)
+	toolBuild      = "dazzlekit build"       // every combination from one dazzlekit build, the frontend in that process (the CI-scale project)
 	toolFloor      = "plain bake (floor)"    // the same bake of Dockerfiles FROM bake's images: BuildKit's and bake's own cost (ciFloor)
 	toolGWFloor    = "null frontend (floor)" // the same bake through a gateway frontend that only returns bake's images (ciFloor)
 )
@@ -89,7 +90,7 @@ func main() {
 	flag.StringVar(&sizes, "sizes", "8,32", "numbers of chunks")
 	flag.IntVar(&c.reps, "reps", 3, "repetitions at the smallest size")
 	flag.IntVar(&c.repsLarge, "reps-large", 1, "repetitions at the other sizes")
-	flag.StringVar(&tools, "tools", "dazzle,mono,kit,kit-notest,bake", "tools to run (the CI-scale project runs dazzle and bake)")
+	flag.StringVar(&tools, "tools", "dazzle,mono,kit,kit-notest,bake,build", "tools to run (the CI-scale project runs dazzle, bake and build)")
 	flag.StringVar(&projects, "scenarios", "sizes,ci", "projects to run: sizes (N independent chunks, -sizes), ci (CI-scale, workspace-images' shape)")
 	flag.IntVar(&c.ciCombinations, "ci-combinations", 0, "keep the CI-scale project's first K combinations and the chunks they use (0: all 41)")
 	flag.IntVar(&c.ciReps, "ci-reps", 1, "repetitions of the CI-scale project")
@@ -121,7 +122,7 @@ func main() {
 		}
 	}
 	c.tools = map[string]bool{}
-	names := map[string]string{"dazzle": toolDazzle, "mono": toolMono, "kit": toolKit, "kit-notest": toolKitNoTests, "bake": toolBake}
+	names := map[string]string{"dazzle": toolDazzle, "mono": toolMono, "kit": toolKit, "kit-notest": toolKitNoTests, "bake": toolBake, "build": toolBuild}
 	for _, t := range strings.Split(tools, ",") {
 		if names[t] == "" {
 			fatalf("unknown tool %q", t)
@@ -133,6 +134,9 @@ func main() {
 	}
 	if c.ciOn && c.tools[toolBake] && (c.dazzlekit == "" || c.builder == "") {
 		fatalf("the CI-scale project's bake runs need -dazzlekit and -builder (or BUILDX_BUILDER)")
+	}
+	if c.ciOn && c.tools[toolBuild] && c.dazzlekit == "" {
+		fatalf("the CI-scale project's dazzlekit build runs need -dazzlekit (a static build: it is the tests' runner)")
 	}
 	if !c.sizesOn {
 		c.sizes = nil
@@ -170,7 +174,7 @@ func main() {
 	}
 	if c.ciOn {
 		for rep := 0; rep < c.ciReps; rep++ {
-			for _, tool := range []string{toolDazzle, toolBake} {
+			for _, tool := range []string{toolDazzle, toolBake, toolBuild} {
 				if !c.tools[tool] {
 					continue
 				}
@@ -297,6 +301,9 @@ func (c *config) commands(tool, dir, repo, comb, logDir string) ([]command, func
 			{argv: []string{c.docker, "buildx", "bake", "--builder", c.builder, "-f", def, "--push", "--progress=rawjson",
 				"--set", "*.attest=type=provenance,disabled=true"}, dir: dir},
 		}, parseRawJSON
+	case toolBuild:
+		// The same combinations and tags as bake's, from one process that is their frontend.
+		return []command{{argv: []string{c.dazzlekit, "build", "--addr", c.addr, "--registry", repo, "--progress=rawjson", dir}}}, parseRawJSON
 	}
 	panic("unknown tool " + tool)
 }

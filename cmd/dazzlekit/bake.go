@@ -6,8 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strings"
 
 	"github.com/dazzlekit/dazzlekit/bakefile"
 	"github.com/dazzlekit/dazzlekit/project"
@@ -53,11 +51,7 @@ func bake(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "dazzlekit bake: %v\n", err)
 			return 1
 		}
-		name := strings.Trim(regexp.MustCompile(`[^a-z0-9._-]+`).ReplaceAllString(strings.ToLower(filepath.Base(abs)), "-"), "-._")
-		if name == "" {
-			name = "dazzle"
-		}
-		*registry = "localhost:5000/" + name
+		*registry = defaultRepository(abs)
 	}
 	data, err := os.ReadFile(filepath.Join(dir, *file))
 	if err != nil {

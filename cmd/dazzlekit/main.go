@@ -25,6 +25,8 @@ func main() {
 			os.Exit(runTest(os.Args[2:]))
 		case runner.BatchCommand:
 			os.Exit(runTests(os.Args[2:]))
+		case "build":
+			os.Exit(build(os.Args[2:], os.Stdout, os.Stderr))
 		case "bake":
 			os.Exit(bake(os.Args[2:], os.Stdout, os.Stderr))
 		case layerapply.Command:

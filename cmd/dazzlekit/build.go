@@ -1,0 +1,408 @@
+package main
+
+import (
+	"context"
+	"debug/elf"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/dazzlekit/dazzlekit/frontend"
+	"github.com/dazzlekit/dazzlekit/project"
+	"github.com/docker/cli/cli/config"
+	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/exporter/containerimage/exptypes"
+	"github.com/moby/buildkit/session"
+	"github.com/moby/buildkit/session/auth/authprovider"
+	"github.com/moby/buildkit/solver/errdefs"
+	"github.com/moby/buildkit/util/appcontext"
+	"github.com/moby/buildkit/util/progress/progressui"
+	"github.com/tonistiigi/fsutil"
+)
+
+const buildUsage = `usage: dazzlekit build [flags] [project dir]
+
+Builds the combinations of the dazzle project in the given folder (default: the current one) on
+BuildKit (BUILDKIT_HOST, or --addr) and pushes each as REGISTRY:<combination>. Every combination
+builds by default, all at once, as one docker buildx bake of dazzlekit bake's definition would; the
+frontend runs in this process, so there is no frontend image to publish and no frontend container
+per combination:
+
+  dazzlekit build --registry registry.example/workspace
+  dazzlekit build --registry registry.example/workspace --combination node,python
+
+Tests run with this binary as their runner, so it must be a static Linux build (CGO_ENABLED=0) for
+the builders' platform. It prints each pushed image as name@digest on stdout.
+
+Flags:
+`
+
+// listFlag collects a repeatable flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// build is `dazzlekit build`: the frontend as a BuildKit client, one solve per combination.
+func build(args []string, stdout, stderr io.Writer) int {
+	fl := flag.NewFlagSet("build", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	fl.Usage = func() { fmt.Fprint(stderr, buildUsage); fl.PrintDefaults() }
+	addr := fl.String("addr", os.Getenv("BUILDKIT_HOST"), "buildkitd address (default $BUILDKIT_HOST)")
+	registry := fl.String("registry", "", "the repository every combination is pushed to as REGISTRY:<combination> (default localhost:5000/<project folder name>)")
+	file := fl.String("file", "dazzle.yaml", "the project file, relative to the project folder")
+	progressMode := fl.String("progress", "auto", "progress output: auto, plain, tty, rawjson or quiet")
+	push := fl.Bool("push", true, "push every combination; with --push=false the images are built and tested, not exported")
+	metadata := fl.String("metadata-file", "", "write each combination's pushed name and digest to this file as JSON")
+	var combs, buildArgs listFlag
+	fl.Var(&combs, "combination", "a combination to build (repeatable, or comma-separated; default: every one)")
+	fl.Var(&buildArgs, "build-arg", "KEY=VALUE, a build argument as docker buildx build --build-arg takes it (repeatable)")
+	if err := fl.Parse(args); err != nil {
+		return 2
+	}
+	if fl.NArg() > 1 {
+		fl.Usage()
+		return 2
+	}
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "dazzlekit build: "+format+"\n", a...)
+		return 1
+	}
+	dir := "."
+	if fl.NArg() == 1 {
+		dir = fl.Arg(0)
+	}
+	if *addr == "" {
+		return fail("no BuildKit to build on: set BUILDKIT_HOST or pass --addr (e.g. unix:///run/buildkit/buildkitd.sock)")
+	}
+	if *registry == "" && *push {
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return fail("%v", err)
+		}
+		*registry = defaultRepository(abs)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, *file))
+	if err != nil {
+		return fail("%v (run it in a dazzle project folder, or give the folder)", err)
+	}
+	p, err := project.Load(os.DirFS(dir), filepath.ToSlash(*file), data)
+	if err != nil {
+		return fail("%v", err)
+	}
+	names, err := pickCombinations(p, *file, combs)
+	if err != nil {
+		return fail("%v", err)
+	}
+	attrs := map[string]string{"filename": filepath.ToSlash(*file)}
+	for _, a := range buildArgs {
+		k, v, ok := strings.Cut(a, "=")
+		if !ok || k == "" {
+			return fail("--build-arg %q: want KEY=VALUE", a)
+		}
+		attrs["build-arg:"+k] = v
+	}
+	runner, cleanup, err := runnerFS()
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer cleanup()
+	ctxFS, err := fsutil.NewFS(dir)
+	if err != nil {
+		return fail("%v", err)
+	}
+
+	ctx := appcontext.Context()
+	c, err := client.New(ctx, *addr)
+	if err != nil {
+		return fail("connecting to BuildKit at %s: %v", *addr, err)
+	}
+	defer c.Close()
+	display, err := progressui.NewDisplay(stderr, progressui.DisplayMode(*progressMode))
+	if err != nil {
+		return fail("--progress %s: %v", *progressMode, err)
+	}
+	// One display for every build, as bake shows its targets: the builds share most vertices.
+	all := make(chan *client.SolveStatus)
+	var warnings []client.VertexWarning
+	displayed := make(chan error, 1)
+	go func() {
+		w, err := display.UpdateFrom(context.WithoutCancel(ctx), all)
+		warnings = w
+		displayed <- err
+	}()
+	dockerConfig := config.LoadDefaultConfigFile(stderr)
+	auth := []session.Attachable{authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
+		AuthConfigProvider: authprovider.LoadAuthConfig(dockerConfig),
+	})}
+
+	type result struct {
+		Name   string `json:"containerimage.name,omitempty"`
+		Digest string `json:"containerimage.digest,omitempty"`
+		err    error
+	}
+	results := make([]result, len(names))
+	logs := &logSet{seen: map[logKey]bool{}}
+	var builds, forwards sync.WaitGroup
+	for i, name := range names {
+		opt := client.SolveOpt{
+			LocalMounts:   map[string]fsutil.FS{"context": ctxFS, "dockerfile": ctxFS, frontend.RunnerLocal: runner},
+			FrontendAttrs: withTarget(attrs, name),
+			Session:       auth,
+		}
+		if *push {
+			results[i].Name = *registry + ":" + name
+			opt.Exports = []client.ExportEntry{{Type: client.ExporterImage, Attrs: map[string]string{"name": results[i].Name, "push": "true"}}}
+		}
+		ch := make(chan *client.SolveStatus)
+		forwards.Add(1)
+		go func() {
+			defer forwards.Done()
+			for s := range ch {
+				all <- logs.dedupe(s)
+			}
+		}()
+		builds.Add(1)
+		go func() {
+			defer builds.Done()
+			resp, err := c.Build(ctx, opt, "dazzlekit", frontend.Build, ch)
+			if err != nil {
+				results[i].err = err
+				return
+			}
+			results[i].Digest = resp.ExporterResponse[exptypes.ExporterImageDigestKey]
+		}()
+	}
+	builds.Wait()
+	forwards.Wait()
+	close(all)
+	if err := <-displayed; err != nil {
+		fmt.Fprintf(stderr, "dazzlekit build: progress: %v\n", err)
+	}
+	printWarnings(stderr, warnings)
+
+	failed := 0
+	byName := map[string]result{}
+	for i, r := range results {
+		if r.err != nil {
+			failed++
+			fmt.Fprintf(stderr, "dazzlekit build: combination %s: %s\n", names[i], errText(r.err))
+			continue
+		}
+		byName[names[i]] = r
+		if r.Digest != "" {
+			fmt.Fprintf(stdout, "%s@%s\n", r.Name, r.Digest)
+		}
+	}
+	if *metadata != "" {
+		dt, err := json.MarshalIndent(byName, "", "  ")
+		if err == nil {
+			err = os.WriteFile(*metadata, append(dt, '\n'), 0o644)
+		}
+		if err != nil {
+			return fail("writing --metadata-file: %v", err)
+		}
+	}
+	if failed > 0 {
+		return fail("%d of %d combinations failed", failed, len(names))
+	}
+	return 0
+}
+
+// defaultRepository is localhost:5000/<the project folder's name>, as a registry accepts it.
+func defaultRepository(absDir string) string {
+	name := strings.Trim(regexp.MustCompile(`[^a-z0-9._-]+`).ReplaceAllString(strings.ToLower(filepath.Base(absDir)), "-"), "-._")
+	if name == "" {
+		name = "dazzle"
+	}
+	return "localhost:5000/" + name
+}
+
+// pickCombinations returns the combinations to build in the project's order: the ones asked for, or
+// every one.
+func pickCombinations(p *project.Project, file string, asked []string) ([]string, error) {
+	var known []string
+	for _, c := range p.Config.Combinations {
+		known = append(known, c.Name)
+	}
+	if len(known) == 0 {
+		return nil, fmt.Errorf("%s has no combinations: add one under `combiner: combinations:`", file)
+	}
+	if len(asked) == 0 {
+		return known, nil
+	}
+	want := map[string]bool{}
+	for _, a := range asked {
+		for _, n := range strings.Split(a, ",") {
+			if n = strings.TrimSpace(n); n != "" {
+				want[n] = true
+			}
+		}
+	}
+	var names []string
+	for _, n := range known {
+		if want[n] {
+			names = append(names, n)
+			delete(want, n)
+		}
+	}
+	if len(want) > 0 {
+		var missing []string
+		for n := range want {
+			missing = append(missing, n)
+		}
+		sort.Strings(missing)
+		return nil, fmt.Errorf("%s has no combination %s (it has: %s)", file, strings.Join(missing, ", "), strings.Join(known, ", "))
+	}
+	return names, nil
+}
+
+func withTarget(attrs map[string]string, target string) map[string]string {
+	m := make(map[string]string, len(attrs)+1)
+	for k, v := range attrs {
+		m[k] = v
+	}
+	m["target"] = target
+	return m
+}
+
+// runnerFS is this binary as the test runner's local context: a folder holding only a file named
+// dazzlekit. Images under test run it, so it has to be a static Linux executable.
+func runnerFS() (fsutil.FS, func(), error) {
+	cleanup := func() {}
+	if runtime.GOOS != "linux" {
+		return nil, nil, fmt.Errorf("the tests run this binary inside the images, so it must be a Linux build: use the frontend image (docker buildx bake) on %s", runtime.GOOS)
+	}
+	exe, err := os.Executable()
+	if err == nil {
+		exe, err = filepath.EvalSymlinks(exe)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("finding this binary for the test runner: %v", err)
+	}
+	f, err := elf.Open(exe)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading this binary for the test runner: %v", err)
+	}
+	dynamic := f.Section(".interp") != nil
+	f.Close()
+	if dynamic {
+		return nil, nil, fmt.Errorf("%s is dynamically linked and the tests run it inside the images: build it with CGO_ENABLED=0", exe)
+	}
+	dir := filepath.Dir(exe)
+	if filepath.Base(exe) != "dazzlekit" {
+		// Tests call the runner by that name; link or copy it under it, in a folder of its own.
+		tmp, err := os.MkdirTemp("", "dazzlekit-runner-")
+		if err != nil {
+			return nil, nil, err
+		}
+		cleanup = func() { os.RemoveAll(tmp) }
+		if err := linkOrCopy(exe, filepath.Join(tmp, "dazzlekit")); err != nil {
+			cleanup()
+			return nil, nil, fmt.Errorf("preparing the test runner: %v", err)
+		}
+		dir = tmp
+	}
+	fs, err := fsutil.NewFS(dir)
+	if err == nil {
+		fs, err = fsutil.NewFilterFS(fs, &fsutil.FilterOpt{IncludePatterns: []string{"dazzlekit"}})
+	}
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	return fs, cleanup, nil
+}
+
+func linkOrCopy(from, to string) error {
+	if os.Link(from, to) == nil {
+		return nil
+	}
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// errText is the error as buildctl shows it: the message, then the source lines it points at.
+func errText(err error) string {
+	var b strings.Builder
+	b.WriteString(err.Error())
+	for _, s := range errdefs.Sources(err) {
+		b.WriteString("\n")
+		_ = s.Print(&b)
+	}
+	return b.String()
+}
+
+// printWarnings prints each distinct warning once: the combinations of a project mostly share the
+// chunks a warning is about.
+func printWarnings(w io.Writer, warnings []client.VertexWarning) {
+	seen := map[string]bool{}
+	for _, vw := range warnings {
+		key := string(vw.Short)
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		fmt.Fprintf(w, "WARNING: %s\n", vw.Short)
+		for _, d := range vw.Detail {
+			fmt.Fprintf(w, "  %s\n", d)
+		}
+	}
+}
+
+// logSet drops log lines already shown. The solver runs a vertex the builds share once and streams its
+// logs to every build holding it, so merged as they are here, a shared test's output would print once
+// per combination.
+type logSet struct {
+	mu   sync.Mutex
+	seen map[logKey]bool
+}
+
+type logKey struct {
+	vertex string
+	stream int
+	at     int64
+	sum    uint64
+}
+
+func (l *logSet) dedupe(s *client.SolveStatus) *client.SolveStatus {
+	if len(s.Logs) == 0 {
+		return s
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	kept := s.Logs[:0:0]
+	for _, lg := range s.Logs {
+		h := fnv.New64a()
+		h.Write(lg.Data)
+		k := logKey{vertex: lg.Vertex.String(), stream: lg.Stream, at: lg.Timestamp.UnixNano(), sum: h.Sum64()}
+		if !l.seen[k] {
+			l.seen[k] = true
+			kept = append(kept, lg)
+		}
+	}
+	out := *s
+	out.Logs = kept
+	return &out
+}

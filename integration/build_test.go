@@ -1,0 +1,151 @@
+package integration
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/dazzlekit/dazzlekit/internal/registry"
+)
+
+// runSplit runs a command and returns its stdout and stderr apart.
+func runSplit(t *testing.T, dir, name string, args ...string) (string, string, error) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	return stdout.String(), stderr.String(), err
+}
+
+// `dazzlekit build` builds and pushes every combination with the frontend in its own process (no
+// frontend image), tests included, and names what it pushed.
+func TestBuildCommandEveryCombination(t *testing.T) {
+	e := stack(t)
+	if e.runner == "" {
+		t.Fatal("needs DAZZLEKIT_RUNNER_DIR (hack/test.sh sets it)")
+	}
+	bin := filepath.Join(e.runner, "dazzlekit")
+	dir := copyProject(t, exampleDir("devtools"))
+	repo := strings.TrimSuffix(e.ref(t, "x"), ":x")
+	meta := filepath.Join(t.TempDir(), "metadata.json")
+	// A test of its own, so the tests run rather than come from an earlier run's cache.
+	unique := fmt.Sprintf("it should run for %s", filepath.Base(repo))
+	f, err := os.OpenFile(filepath.Join(dir, "tests", "hello.yaml"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = fmt.Fprintf(f, "- desc: %q\n  command: [\"true\"]\n  assert:\n    - status == 0\n", unique)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	stdout, stderr, err := runSplit(t, dir, bin, "build", "--addr", e.host, "--registry", repo,
+		"--build-arg", "REGISTRY="+e.registry, "--progress=plain", "--metadata-file", meta)
+	if err != nil {
+		t.Fatalf("dazzlekit build: %v\n%s", err, stderr)
+	}
+	// One line per combination, in the project's order, each naming the manifest the registry holds.
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("stdout has %d lines, want one per combination:\n%s", len(lines), stdout)
+	}
+	var recorded map[string]struct {
+		Name   string `json:"containerimage.name"`
+		Digest string `json:"containerimage.digest"`
+	}
+	dt, err := os.ReadFile(meta)
+	if err == nil {
+		err = json.Unmarshal(dt, &recorded)
+	}
+	if err != nil {
+		t.Fatalf("--metadata-file: %v\n%s", err, dt)
+	}
+	for i, comb := range []string{"minimal", "full"} {
+		img := image(t, repo+":"+comb)
+		if want := repo + ":" + comb + "@" + img.Digest; lines[i] != want {
+			t.Errorf("stdout line %d is %q, want %q", i+1, lines[i], want)
+		}
+		if r := recorded[comb]; r.Name != repo+":"+comb || r.Digest != img.Digest {
+			t.Errorf("metadata for %s is %+v, want %s at %s", comb, r, repo+":"+comb, img.Digest)
+		}
+	}
+	for comb, want := range map[string][]string{
+		"minimal": {"hello"},
+		"full":    {"cleanup", "hello", "lang:2", "tool"},
+	} {
+		if got := owners(t, repo+":"+comb); strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("%s:%s has the layers of %v, want %v", repo, comb, got, want)
+		}
+	}
+	// The tests ran in both combination images, with this binary as their runner.
+	// Each once: both builds hold the hello chunk's test op, which the solver runs once and streams to both.
+	for _, want := range []string{"=== RUN   [test minimal] " + unique, "=== RUN   [test full] " + unique, "=== RUN   [test hello] " + unique} {
+		if n := strings.Count(stderr, want); n != 1 {
+			t.Errorf("the progress has %q %d times, want once:\n%s", want, n, stderr)
+		}
+	}
+}
+
+// A name that is not a combination, and a combination whose test fails, are errors a person can act on;
+// a failed combination is not pushed.
+func TestBuildCommandErrors(t *testing.T) {
+	e := stack(t)
+	if e.runner == "" {
+		t.Fatal("needs DAZZLEKIT_RUNNER_DIR (hack/test.sh sets it)")
+	}
+	bin := filepath.Join(e.runner, "dazzlekit")
+	dir := copyProject(t, exampleDir("devtools"))
+	repo := strings.TrimSuffix(e.ref(t, "x"), ":x")
+
+	_, stderr, err := runSplit(t, dir, bin, "build", "--addr", e.host, "--registry", repo, "--combination", "minimal,nope")
+	if err == nil {
+		t.Fatal("an unknown combination built")
+	}
+	if want := "dazzlekit build: dazzle.yaml has no combination nope (it has: minimal, full)\n"; stderr != want {
+		t.Errorf("stderr is %q, want %q", stderr, want)
+	}
+
+	hello := filepath.Join(dir, "tests", "hello.yaml")
+	dt, err := os.ReadFile(hello)
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := strings.Replace(string(dt), `"hello from dazzlekit"`, `"goodbye from dazzlekit"`, 1)
+	if broken == string(dt) {
+		t.Fatal("the example's hello test changed; update this test")
+	}
+	if err := os.WriteFile(hello, []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, err := runSplit(t, dir, bin, "build", "--addr", e.host, "--registry", repo,
+		"--build-arg", "REGISTRY="+e.registry, "--progress=plain", "--combination", "minimal")
+	if err == nil {
+		t.Fatalf("a failing test passed the build:\n%s", stderr)
+	}
+	for _, want := range []string{
+		"dazzlekit build: combination minimal: ",
+		`it should greet`,
+		`stdout.indexOf("goodbye from dazzlekit") != -1`,
+		"dazzlekit build: 1 of 1 combinations failed\n",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr has no %q:\n%s", want, stderr)
+		}
+	}
+	if stdout != "" {
+		t.Errorf("stdout names an image although the build failed: %q", stdout)
+	}
+	if _, err := registry.Get(repo + ":minimal"); err == nil {
+		t.Errorf("%s:minimal was pushed although its test failed", repo)
+	}
+}
