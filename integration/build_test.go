@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -88,6 +89,16 @@ func TestBuildCommandEveryCombination(t *testing.T) {
 		}
 	}
 	// The tests ran in both combination images, with this binary as their runner.
+	// One session for both builds: the project is one source vertex, synced once, not once per combination.
+	for _, name := range []string{"load build definition from dazzle.yaml", "load build context", "load test runner"} {
+		ids := map[string]bool{}
+		for _, m := range regexp.MustCompile(`(?m)^#(\d+) \[internal\] `+regexp.QuoteMeta(name)+`$`).FindAllStringSubmatch(stderr, -1) {
+			ids[m[1]] = true
+		}
+		if len(ids) != 1 {
+			t.Errorf("the progress has %d vertices %q, want one for both combinations:\n%s", len(ids), name, stderr)
+		}
+	}
 	// Each once: both builds hold the hello chunk's test op, which the solver runs once and streams to both.
 	for _, want := range []string{"=== RUN   [test minimal] " + unique, "=== RUN   [test full] " + unique, "=== RUN   [test hello] " + unique} {
 		if n := strings.Count(stderr, want); n != 1 {

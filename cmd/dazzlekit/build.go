@@ -23,10 +23,13 @@ import (
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
 	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/session/auth/authprovider"
+	"github.com/moby/buildkit/session/filesync"
+	"github.com/moby/buildkit/session/grpchijack"
 	"github.com/moby/buildkit/solver/errdefs"
 	"github.com/moby/buildkit/util/appcontext"
 	"github.com/moby/buildkit/util/progress/progressui"
 	"github.com/tonistiigi/fsutil"
+	fstypes "github.com/tonistiigi/fsutil/types"
 )
 
 const buildUsage = `usage: dazzlekit build [flags] [project dir]
@@ -140,10 +143,30 @@ func build(args []string, stdout, stderr io.Writer) int {
 		warnings = w
 		displayed <- err
 	}()
-	dockerConfig := config.LoadDefaultConfigFile(stderr)
-	auth := []session.Attachable{authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
-		AuthConfigProvider: authprovider.LoadAuthConfig(dockerConfig),
-	})}
+	// One session for every build. The frontend names the session in the local sources it reads the
+	// project and Dockerfiles from, so with one session those sources are the same vertex in every
+	// build, and BuildKit syncs the project once instead of three times per combination.
+	sess, err := session.NewSession(ctx, "")
+	if err != nil {
+		return fail("starting a BuildKit session: %v", err)
+	}
+	dirs := filesync.StaticDirSource{}
+	for name, fs := range map[string]fsutil.FS{"context": ctxFS, "dockerfile": ctxFS, frontend.RunnerLocal: runner} {
+		// Owned by root in the build, as buildctl and buildx send them: the same files, the same cache keys.
+		if dirs[name], err = fsutil.NewFilterFS(fs, &fsutil.FilterOpt{Map: rootOwned}); err != nil {
+			return fail("%v", err)
+		}
+	}
+	sess.Allow(filesync.NewFSSyncProvider(dirs))
+	sess.Allow(authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
+		AuthConfigProvider: authprovider.LoadAuthConfig(config.LoadDefaultConfigFile(stderr)),
+	}))
+	sessionDone := make(chan error, 1)
+	go func() { sessionDone <- sess.Run(context.WithoutCancel(ctx), grpchijack.Dialer(c.ControlClient())) }()
+	defer func() {
+		sess.Close()
+		<-sessionDone
+	}()
 
 	type result struct {
 		Name   string `json:"containerimage.name,omitempty"`
@@ -155,9 +178,9 @@ func build(args []string, stdout, stderr io.Writer) int {
 	var builds, forwards sync.WaitGroup
 	for i, name := range names {
 		opt := client.SolveOpt{
-			LocalMounts:   map[string]fsutil.FS{"context": ctxFS, "dockerfile": ctxFS, frontend.RunnerLocal: runner},
-			FrontendAttrs: withTarget(attrs, name),
-			Session:       auth,
+			SharedSession:         sess,
+			SessionPreInitialized: true,
+			FrontendAttrs:         withTarget(attrs, name),
 		}
 		if *push {
 			results[i].Name = *registry + ":" + name
@@ -264,6 +287,11 @@ func pickCombinations(p *project.Project, file string, asked []string) ([]string
 		return nil, fmt.Errorf("%s has no combination %s (it has: %s)", file, strings.Join(missing, ", "), strings.Join(known, ", "))
 	}
 	return names, nil
+}
+
+func rootOwned(_ string, st *fstypes.Stat) fsutil.MapResult {
+	st.Uid, st.Gid = 0, 0
+	return fsutil.MapResultKeep
 }
 
 func withTarget(attrs map[string]string, target string) map[string]string {
