@@ -169,9 +169,10 @@ func build(args []string, stdout, stderr io.Writer) int {
 	}()
 
 	type result struct {
-		Name   string `json:"containerimage.name,omitempty"`
-		Digest string `json:"containerimage.digest,omitempty"`
-		err    error
+		Name    string `json:"containerimage.name,omitempty"`
+		Digest  string `json:"containerimage.digest,omitempty"`
+		err     error
+		retries []string // why each earlier attempt to push failed
 	}
 	results := make([]result, len(names))
 	logs := &logSet{seen: map[logKey]bool{}}
@@ -186,23 +187,31 @@ func build(args []string, stdout, stderr io.Writer) int {
 			results[i].Name = *registry + ":" + name
 			opt.Exports = []client.ExportEntry{{Type: client.ExporterImage, Attrs: map[string]string{"name": results[i].Name, "push": "true"}}}
 		}
-		ch := make(chan *client.SolveStatus)
-		forwards.Add(1)
-		go func() {
-			defer forwards.Done()
-			for s := range ch {
-				all <- logs.dedupe(s)
-			}
-		}()
 		builds.Add(1)
 		go func() {
 			defer builds.Done()
-			resp, err := c.Build(ctx, opt, "dazzlekit", frontend.Build, ch)
-			if err != nil {
-				results[i].err = err
+			for attempt := 1; ; attempt++ {
+				ch := make(chan *client.SolveStatus)
+				forwards.Add(1)
+				go func() {
+					defer forwards.Done()
+					for s := range ch {
+						all <- logs.dedupe(s)
+					}
+				}()
+				resp, err := c.Build(ctx, opt, "dazzlekit", frontend.Build, ch)
+				if err != nil && attempt < pushAttempts && *push && isPushError(err) && ctx.Err() == nil {
+					// Everything before the push is cached now, so another attempt only pushes.
+					results[i].retries = append(results[i].retries, oneLine(err.Error()))
+					continue
+				}
+				if err != nil {
+					results[i].err = err
+					return
+				}
+				results[i].Digest = resp.ExporterResponse[exptypes.ExporterImageDigestKey]
 				return
 			}
-			results[i].Digest = resp.ExporterResponse[exptypes.ExporterImageDigestKey]
 		}()
 	}
 	builds.Wait()
@@ -216,6 +225,9 @@ func build(args []string, stdout, stderr io.Writer) int {
 	failed := 0
 	byName := map[string]result{}
 	for i, r := range results {
+		for _, why := range r.retries {
+			fmt.Fprintf(stderr, "dazzlekit build: combination %s: pushed again after: %s\n", names[i], why)
+		}
 		if r.err != nil {
 			failed++
 			fmt.Fprintf(stderr, "dazzlekit build: combination %s: %s\n", names[i], errText(r.err))
@@ -239,6 +251,26 @@ func build(args []string, stdout, stderr io.Writer) int {
 		return fail("%d of %d combinations failed", failed, len(names))
 	}
 	return 0
+}
+
+// pushAttempts bounds the pushes of one combination. BuildKit can fail a push when several builds
+// push images sharing layers at once ("provided digest did not match uploaded content", "unexpected
+// commit digest": moby/buildkit#3856), and here every combination pushes at the same moment.
+const pushAttempts = 3
+
+func isPushError(err error) bool {
+	return strings.Contains(err.Error(), "failed to push ")
+}
+
+// oneLine is a multi-line error (a registry's list of errors) on one line.
+func oneLine(s string) string {
+	var parts []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			parts = append(parts, l)
+		}
+	}
+	return strings.Join(parts, " ")
 }
 
 // defaultRepository is localhost:5000/<the project folder's name>, as a registry accepts it.
