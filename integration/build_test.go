@@ -61,7 +61,7 @@ func TestBuildCommandEveryCombination(t *testing.T) {
 		t.Fatalf("stdout has %d lines, want one per combination:\n%s", len(lines), stdout)
 	}
 	var recorded map[string]struct {
-		Name   string `json:"containerimage.name"`
+		Name   string `json:"image.name"`
 		Digest string `json:"containerimage.digest"`
 	}
 	dt, err := os.ReadFile(meta)

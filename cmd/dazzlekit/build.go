@@ -169,7 +169,7 @@ func build(args []string, stdout, stderr io.Writer) int {
 	}()
 
 	type result struct {
-		Name    string `json:"containerimage.name,omitempty"`
+		Name    string `json:"image.name,omitempty"` // as buildx names it in its --metadata-file
 		Digest  string `json:"containerimage.digest,omitempty"`
 		err     error
 		retries []string // why each earlier attempt to push failed
