@@ -1,6 +1,8 @@
 package frontend
 
 import (
+	"strings"
+
 	"github.com/dazzlekit/dazzlekit/project"
 	"github.com/moby/buildkit/solver/errdefs"
 	"github.com/moby/buildkit/solver/pb"
@@ -19,4 +21,19 @@ func withSource(err error) error {
 		Info:   &pb.SourceInfo{Filename: pe.File, Data: pe.Data, Language: "YAML"},
 		Ranges: []*pb.Range{{Start: &pb.Position{Line: line}, End: &pb.Position{Line: line}}},
 	})
+}
+
+// ErrorText is a build's error as buildctl prints it: the message, then the lines of each source
+// (YAML or Dockerfile) it points at.
+func ErrorText(err error) string {
+	if err == nil {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(err.Error())
+	for _, s := range errdefs.Sources(err) {
+		b.WriteString("\n")
+		_ = s.Print(&b)
+	}
+	return b.String()
 }

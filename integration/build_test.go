@@ -25,16 +25,21 @@ func runSplit(t *testing.T, dir, name string, args ...string) (string, string, e
 	return stdout.String(), stderr.String(), err
 }
 
-// `dazzlekit build` builds and pushes every combination with the frontend in its own process (no
-// frontend image), tests included, and names what it pushed.
-func TestBuildCommandEveryCombination(t *testing.T) {
-	e := stack(t)
+// buildSetup is what a dazzlekit build test starts from: the stack, the static binary, a copy of the
+// devtools example and a repository of the test's own.
+func buildSetup(t *testing.T) (e env, bin, dir, repo string) {
+	t.Helper()
+	e = stack(t)
 	if e.runner == "" {
 		t.Fatal("needs DAZZLEKIT_RUNNER_DIR (hack/test.sh sets it)")
 	}
-	bin := filepath.Join(e.runner, "dazzlekit")
-	dir := copyProject(t, exampleDir("devtools"))
-	repo := strings.TrimSuffix(e.ref(t, "x"), ":x")
+	return e, filepath.Join(e.runner, "dazzlekit"), copyProject(t, exampleDir("devtools")), strings.TrimSuffix(e.ref(t, "x"), ":x")
+}
+
+// `dazzlekit build` builds and pushes every combination with the frontend in its own process (no
+// frontend image), tests included, and names what it pushed.
+func TestBuildCommandEveryCombination(t *testing.T) {
+	e, bin, dir, repo := buildSetup(t)
 	meta := filepath.Join(t.TempDir(), "metadata.json")
 	// A test of its own, so the tests run rather than come from an earlier run's cache.
 	unique := fmt.Sprintf("it should run for %s", filepath.Base(repo))
@@ -110,13 +115,7 @@ func TestBuildCommandEveryCombination(t *testing.T) {
 // A name that is not a combination, and a combination whose test fails, are errors a person can act on;
 // a failed combination is not pushed.
 func TestBuildCommandErrors(t *testing.T) {
-	e := stack(t)
-	if e.runner == "" {
-		t.Fatal("needs DAZZLEKIT_RUNNER_DIR (hack/test.sh sets it)")
-	}
-	bin := filepath.Join(e.runner, "dazzlekit")
-	dir := copyProject(t, exampleDir("devtools"))
-	repo := strings.TrimSuffix(e.ref(t, "x"), ":x")
+	e, bin, dir, repo := buildSetup(t)
 
 	_, stderr, err := runSplit(t, dir, bin, "build", "--addr", e.host, "--registry", repo, "--combination", "minimal,nope")
 	if err == nil {

@@ -23,7 +23,6 @@ import (
 	"github.com/dazzlekit/dazzlekit/internal/registry"
 	"github.com/dazzlekit/dazzlekit/merge"
 	"github.com/moby/buildkit/client"
-	"github.com/moby/buildkit/solver/errdefs"
 	"github.com/tonistiigi/fsutil"
 )
 
@@ -298,18 +297,7 @@ func (e env) mustBuild(t *testing.T, dir string, attrs map[string]string, push s
 }
 
 // errText is the error as buildctl would show it: the message plus any source snippets.
-func errText(err error) string {
-	if err == nil {
-		return ""
-	}
-	var b strings.Builder
-	b.WriteString(err.Error())
-	for _, s := range errdefs.Sources(err) {
-		b.WriteString("\n")
-		_ = s.Print(&b)
-	}
-	return b.String()
-}
+func errText(err error) string { return frontend.ErrorText(err) }
 
 func image(t *testing.T, ref string) *registry.Image {
 	t.Helper()

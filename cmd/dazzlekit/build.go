@@ -25,7 +25,6 @@ import (
 	"github.com/moby/buildkit/session/auth/authprovider"
 	"github.com/moby/buildkit/session/filesync"
 	"github.com/moby/buildkit/session/grpchijack"
-	"github.com/moby/buildkit/solver/errdefs"
 	"github.com/moby/buildkit/util/appcontext"
 	"github.com/moby/buildkit/util/progress/progressui"
 	"github.com/tonistiigi/fsutil"
@@ -230,7 +229,7 @@ func build(args []string, stdout, stderr io.Writer) int {
 		}
 		if r.err != nil {
 			failed++
-			fmt.Fprintf(stderr, "dazzlekit build: combination %s: %s\n", names[i], errText(r.err))
+			fmt.Fprintf(stderr, "dazzlekit build: combination %s: %s\n", names[i], frontend.ErrorText(r.err))
 			continue
 		}
 		byName[names[i]] = r
@@ -401,17 +400,6 @@ func linkOrCopy(from, to string) error {
 		return err
 	}
 	return out.Close()
-}
-
-// errText is the error as buildctl shows it: the message, then the source lines it points at.
-func errText(err error) string {
-	var b strings.Builder
-	b.WriteString(err.Error())
-	for _, s := range errdefs.Sources(err) {
-		b.WriteString("\n")
-		_ = s.Print(&b)
-	}
-	return b.String()
 }
 
 // printWarnings prints each distinct warning once: the combinations of a project mostly share the
