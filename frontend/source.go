@@ -41,11 +41,35 @@ func contextFS(ctx context.Context, c gwclient.Client, st llb.State) (fs.FS, err
 	if ref == nil { // an empty context (scratch) has no reference; the loader reports what is missing
 		return fstest.MapFS{}, nil
 	}
-	return newRefFS(ctx, ref), nil
+	head, err := def.Head()
+	if err != nil {
+		return nil, err
+	}
+	reads, _ := contextReads.LoadOrStore(head, newReadCache())
+	return &refFS{ctx: ctx, ref: ref, reads: reads.(*readCache)}, nil
 }
 
+// contextReads keeps what refFS has read of each context, by the context's LLB digest, for the
+// builds of one process. `dazzlekit build` runs the build of every combination in one process and
+// one session, where the local context is one and the same vertex, synced once, in all of them: the
+// second and later builds then read the project from memory instead of asking BuildKit for each of
+// its files again. A local source names its session, and a frontend image serves a single build, so
+// a digest never stands for two different syncs of a folder.
+var contextReads sync.Map // digest.Digest -> *readCache
+
 func newRefFS(ctx context.Context, ref gwclient.Reference) *refFS {
-	return &refFS{ctx: ctx, ref: ref, dirs: map[string]map[string]*fstypes.Stat{}}
+	return &refFS{ctx: ctx, ref: ref, reads: newReadCache()}
+}
+
+// readCache is what was read of one context: directory listings and file contents.
+type readCache struct {
+	mu    sync.Mutex
+	dirs  map[string]map[string]*fstypes.Stat // directory -> entry name -> stat
+	files map[string][]byte
+}
+
+func newReadCache() *readCache {
+	return &readCache{dirs: map[string]map[string]*fstypes.Stat{}, files: map[string][]byte{}}
 }
 
 // refFS is an fs.FS over a gateway reference. Each request to BuildKit mounts the reference, and a
@@ -56,18 +80,16 @@ func newRefFS(ctx context.Context, ref gwclient.Reference) *refFS {
 // link itself, as a directory entry does (the gateway's stat does not follow links); reading a link
 // follows it.
 type refFS struct {
-	ctx context.Context
-	ref gwclient.Reference
-
-	mu   sync.Mutex
-	dirs map[string]map[string]*fstypes.Stat // listings read so far: directory -> entry name -> stat
+	ctx   context.Context
+	ref   gwclient.Reference
+	reads *readCache // listings and files read so far
 }
 
 // listed returns dir's listing if it has been read.
 func (f *refFS) listed(dir string) (map[string]*fstypes.Stat, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	l, ok := f.dirs[dir]
+	f.reads.mu.Lock()
+	defer f.reads.mu.Unlock()
+	l, ok := f.reads.dirs[dir]
 	return l, ok
 }
 
@@ -85,9 +107,9 @@ func (f *refFS) list(dir string) (map[string]*fstypes.Stat, error) {
 	for _, st := range sts {
 		l[path.Base(st.Path)] = st
 	}
-	f.mu.Lock()
-	f.dirs[dir] = l
-	f.mu.Unlock()
+	f.reads.mu.Lock()
+	f.reads.dirs[dir] = l
+	f.reads.mu.Unlock()
 	return l, nil
 }
 
@@ -175,11 +197,20 @@ func (f *refFS) ReadFile(name string) ([]byte, error) {
 	if l, ok := f.listed(path.Dir(name)); ok && l[path.Base(name)] == nil {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: fs.ErrNotExist}
 	}
+	f.reads.mu.Lock()
+	dt, ok := f.reads.files[name]
+	f.reads.mu.Unlock()
+	if ok {
+		return slices.Clone(dt), nil
+	}
 	dt, err := f.ref.ReadFile(f.ctx, gwclient.ReadRequest{Filename: name})
 	if err != nil {
 		return nil, pathError("read", name, err)
 	}
-	return dt, nil
+	f.reads.mu.Lock()
+	f.reads.files[name] = dt
+	f.reads.mu.Unlock()
+	return slices.Clone(dt), nil
 }
 
 // refFile is an opened file or directory; its content is fetched on the first Read.

@@ -176,6 +176,22 @@ func TestLoadThroughRefFS(t *testing.T) {
 	if _, err := fs.ReadFile(fsys, "chunks/go/.dockerignore"); !errors.Is(err, fs.ErrNotExist) || ref.calls != before {
 		t.Errorf("ReadFile(chunks/go/.dockerignore): %v after %d requests, want fs.ErrNotExist and none", err, ref.calls-before)
 	}
+	// Another build of the same context in this process (dazzlekit build: one session, one vertex)
+	// reads the project from what the first one read: no request, the same project.
+	again := &dirRef{root: ref.root}
+	p2, err := project.Load(&refFS{ctx: context.Background(), ref: again, reads: fsys.reads}, "dazzle.yaml", []byte("combiner:\n  combinations:\n    - name: all\n      chunks: [go, \"java:17\"]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.calls != 0 || !reflect.DeepEqual(p2.Chunks, p.Chunks) {
+		t.Errorf("a second load of the context made %d requests and found chunks %v, want none and %v", again.calls, p2.Chunks, p.Chunks)
+	}
+	// What a reader does to the bytes it got stays with it.
+	dt, _ := fs.ReadFile(fsys, "tests/go.yaml")
+	dt[0] = 'X'
+	if dt2, _ := fs.ReadFile(fsys, "tests/go.yaml"); dt2[0] != '-' {
+		t.Errorf("a change to what ReadFile returned reached the cache: %q", dt2)
+	}
 	var warned []string
 	for _, w := range p.Warnings {
 		warned = append(warned, fmt.Sprintf("%s %s:%d", w.Rule, w.File, w.Line))
