@@ -3,8 +3,6 @@ package frontend
 import (
 	"context"
 	"fmt"
-	"os"
-	"path"
 	"strings"
 	"time"
 
@@ -92,16 +90,16 @@ func batchName(label string, tcs []testCase) string {
 //
 // As in runJudged, a failure read from an op that predates this build came from the cache and is
 // run again ignoring it. When a test wrote to the container's root, a later test may have seen
-// what it wrote, which it would not in dazzle, where every test has a container of its own: every
-// test after the first then runs again in a container of its own (the first saw the image as it is).
+// what it wrote, which it would not in dazzle, where every test has a container of its own: the
+// tests after it then run again in containers of their own.
 func (b *builder) runBatch(ctx context.Context, r testexec.Runner, s subject, tcs []testCase) ([]Outcome, error) {
 	if b.copyStack {
-		// Telling whether a test wrote to the root takes a DiffOp: without it, each test on its own.
+		// Without DiffOp/MergeOp, each test on its own, as before batches.
 		return b.runEach(ctx, r, s, tcs, "")
 	}
 	noCache := b.bc.IsNoCache("")
 	for {
-		res, changes, err := b.solveBatch(ctx, r, s, tcs, noCache)
+		res, err := b.solveBatch(ctx, r, s, tcs, noCache)
 		if err != nil {
 			return nil, err
 		}
@@ -116,21 +114,15 @@ func (b *builder) runBatch(ctx context.Context, r testexec.Runner, s subject, tc
 			noCache = true
 			continue
 		}
-		if len(tcs) == 1 {
+		c := res.Changed
+		if c == nil || c.Test >= len(tcs)-1 {
 			return outs, nil
 		}
-		changed, err := b.changedPath(ctx, s, changes)
+		rest, err := b.runEach(ctx, r, s, tcs[c.Test+1:], "again alone: an earlier test wrote "+c.Path)
 		if err != nil {
 			return nil, err
 		}
-		if changed == "" {
-			return outs, nil
-		}
-		rest, err := b.runEach(ctx, r, s, tcs[1:], "again alone: an earlier test wrote "+changed)
-		if err != nil {
-			return nil, err
-		}
-		return append(outs[:1], rest...), nil
+		return append(outs[:c.Test+1], rest...), nil
 	}
 }
 
@@ -155,8 +147,8 @@ func (b *builder) runEach(ctx context.Context, r testexec.Runner, s subject, tcs
 	return outs, eg.Wait()
 }
 
-// solveBatch runs tcs against s and returns their results and the container's changes to its root.
-func (b *builder) solveBatch(ctx context.Context, r testexec.Runner, s subject, tcs []testCase, ignoreCache bool) (*runner.BatchResult, gwclient.Reference, error) {
+// solveBatch runs tcs against s and returns their results.
+func (b *builder) solveBatch(ctx context.Context, r testexec.Runner, s subject, tcs []testCase, ignoreCache bool) (*runner.BatchResult, error) {
 	tests := make([]runner.BatchTest, len(tcs))
 	for i, tc := range tcs {
 		tests[i] = batchTest(s, tc.test, b.opt.TestTimeout)
@@ -166,73 +158,33 @@ func (b *builder) solveBatch(ctx context.Context, r testexec.Runner, s subject, 
 		env = s.image.Config.Env
 	}
 	var opts []llb.RunOption
-	diffOpts := []llb.ConstraintsOpt{llb.WithCustomName(fmt.Sprintf("[test %s] results and files the tests changed", s.label))}
 	if ignoreCache {
-		// On the diff too: a cached diff would answer without running the exec at all.
 		opts = append(opts, llb.IgnoreCache)
-		diffOpts = append(diffOpts, llb.IgnoreCache)
 	}
-	root := testexec.ExecBatch(s.state, env, testWorkdir, r, tests, tcs[0].test.Network, batchName(s.label, tcs), opts...)
-	// The diff of an exec's root against its input is the container's upper layer, which
-	// BuildKit takes as it is, without comparing trees.
-	changes := llb.Diff(s.state, root, diffOpts...)
+	out := testexec.ExecBatch(s.state, env, testWorkdir, r, tests, tcs[0].test.Network, batchName(s.label, tcs), opts...)
 	where := func(err error) error {
 		return errors.Wrapf(err, "running the tests of %s (%s)", s.label, tcs[0].test.File)
 	}
-	ref, err := b.solve(ctx, changes)
+	ref, err := b.solve(ctx, out)
 	if err != nil {
-		return nil, nil, where(err)
+		return nil, where(err)
 	}
 	if ref == nil {
-		return nil, nil, where(errors.New("the test runner wrote no results"))
+		return nil, where(errors.New("the test runner wrote no results"))
 	}
-	dt, err := ref.ReadFile(ctx, gwclient.ReadRequest{Filename: path.Join(testexec.OutDir, runner.BatchResultFile)})
+	dt, err := ref.ReadFile(ctx, gwclient.ReadRequest{Filename: runner.BatchResultFile})
 	if err != nil {
-		return nil, nil, where(errors.Wrap(err, "reading the test runner's results"))
+		return nil, where(errors.Wrap(err, "reading the test runner's results"))
 	}
 	res, err := runner.DecodeBatchResult(dt)
 	if err != nil {
-		return nil, nil, where(err)
+		return nil, where(err)
 	}
 	if len(res.Results) != len(tcs) {
-		return nil, nil, where(errors.Errorf("the test runner returned %d results for %d tests", len(res.Results), len(tcs)))
+		return nil, where(errors.Errorf("the test runner returned %d results for %d tests", len(res.Results), len(tcs)))
 	}
-	return &res, ref, nil
-}
-
-// Paths the container itself creates in its root (mount points, the files BuildKit mounts over,
-// the runner's results), whatever the tests do.
-var containerPaths = map[string]bool{
-	"/.dazzlekit": true, "/dev": true, "/proc": true, "/sys": true,
-	"/etc/hosts": true, "/etc/resolv.conf": true, "/etc/hostname": true, "/etc/mtab": true,
-}
-
-// changedPath returns a path the tests changed in the container's root (changes), or "" when they
-// left it as the image has it.
-func (b *builder) changedPath(ctx context.Context, s subject, ref gwclient.Reference) (string, error) {
-	var walk func(dir string) (string, error)
-	walk = func(dir string) (string, error) {
-		entries, err := ref.ReadDir(ctx, gwclient.ReadDirRequest{Path: dir})
-		if err != nil {
-			return "", errors.Wrapf(err, "reading what the tests of %s changed", s.label)
-		}
-		if len(entries) == 0 && dir != "/" {
-			// A directory made, or its mode or owner changed.
-			return dir, nil
-		}
-		for _, e := range entries {
-			p := path.Join(dir, e.Path)
-			if containerPaths[p] {
-				continue
-			}
-			if !os.FileMode(e.Mode).IsDir() {
-				return p, nil
-			}
-			if c, err := walk(p); c != "" || err != nil {
-				return c, err
-			}
-		}
-		return "", nil
+	if !res.RootChecked {
+		return nil, where(errors.New("the test runner is older than the frontend: it does not say whether a test changed the image's files; use the runner of the same dazzlekit version"))
 	}
-	return walk("/")
+	return &res, nil
 }

@@ -94,12 +94,7 @@ func TestTestsPass(t *testing.T) {
 		t.Error("a skipped test ran")
 	}
 	// One exec op per image and network mode, each test's verdict and duration in its log.
-	var ops []string
-	for _, n := range p.ran("[test ") {
-		if !strings.HasSuffix(n, "] results and files the tests changed") {
-			ops = append(ops, n)
-		}
-	}
+	ops := p.ran("[test ")
 	slices.Sort(ops)
 	want := []string{
 		"[test a] 8 tests: it should pass; it should see a failing status; ",
@@ -491,5 +486,54 @@ func TestTestsIsolated(t *testing.T) {
 	}
 	if !strings.Contains(p.testLog(), "--- PASS  [test b] it should not see another test's process (") {
 		t.Errorf("b's batch did not pass its second test:\n%s", p.testLog())
+	}
+}
+
+// Whatever a test changes in the image's files, the runner's watch of the root sees it, however
+// deep in the image the file is: the tests after it run again alone, and those before it do not.
+// Each kind of change has a chunk of its own, so each is the only change in its batch.
+func TestTestsChangesSeen(t *testing.T) {
+	e := stack(t)
+	nonce := time.Now().UnixNano()
+	chunk := "ARG base\nFROM ${base}\nRUN mkdir -p /opt/deep/dir /opt/deep/locked && echo 1 > /opt/deep/dir/file && echo 2 > /opt/deep/dir/gone\n"
+	files := map[string]string{"dazzle.yaml": "", "base/Dockerfile": okBase}
+	kinds := []struct {
+		name, command, wrote string // wrote "": no test changed anything
+	}{
+		{"append", "echo x >> /opt/deep/dir/file", "/opt/deep/dir/file"},
+		{"remove", "rm /opt/deep/dir/gone", "/opt/deep/dir"},
+		{"chmod", "chmod 700 /opt/deep/locked", "/opt/deep/locked"},
+		{"backdate", "touch -t 200001010000 /opt/deep/dir/file", "/opt/deep/dir/file"},
+		{"create", "mkdir -p /opt/new/x && : > /opt/new/x/f", "/opt/new/x/f"},
+		{"read", "cat /opt/deep/dir/file /opt/deep/dir/gone", ""},
+	}
+	for _, k := range kinds {
+		files["chunks/"+k.name+"/Dockerfile"] = chunk
+		files["tests/"+k.name+".yaml"] = fmt.Sprintf(`- desc: "it should read"
+  command: [sh, -c, "cat /opt/deep/dir/file # %[1]s %[2]d"]
+  assert: [status == 0]
+- desc: "it should %[1]s"
+  command: [sh, -c, "%[3]s # %[2]d"]
+  assert: [status == 0]
+- desc: "it should come after"
+  command: [sh, -c, "true %[1]s # %[2]d"]
+  assert: [status == 0]
+`, k.name, nonce, k.command)
+	}
+	p := e.mustBuild(t, writeFiles(t, files), nil, "")
+	for _, k := range kinds {
+		t.Run(k.name, func(t *testing.T) {
+			alone := p.ran("[test " + k.name + "] it should come after (again alone")
+			want := []string{}
+			if k.wrote != "" {
+				want = []string{"[test " + k.name + "] it should come after (again alone: an earlier test wrote " + k.wrote + ")"}
+			}
+			if !slices.Equal(alone, want) {
+				t.Errorf("ops of their own: %q, want %q", alone, want)
+			}
+			if again := p.ran("[test " + k.name + "] it should read (again alone"); len(again) > 0 {
+				t.Errorf("the test before the change ran again: %q", again)
+			}
+		})
 	}
 }

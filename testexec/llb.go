@@ -15,8 +15,8 @@ import (
 	"github.com/moby/buildkit/solver/pb"
 )
 
-// Where the exec op mounts the runner and where the runner writes its results
-// (a mount of its own for one test, the container's root for a batch). A
+// Where the exec op mounts the runner and where the runner writes its results,
+// a mount of its own. A
 // dot-directory under the root is unlikely to exist in any image, and the
 // exec's root is never part of an image, so the image's layers never see them.
 const (
@@ -108,11 +108,10 @@ func failedState(err error) llb.State {
 	})
 }
 
-// ExecBatch returns the root of the container that runs tests with `run-tests`, after they ran:
-// the runner writes runner.BatchResultFile to OutDir there, so the diff of this root against the
-// image holds both the results and whatever the tests wrote, read in one solve. env is the image's
-// environment; each test's own travels in its BatchTest and is applied by the runner. All tests of
-// a batch share network mode: it is the op's.
+// ExecBatch returns the output mount of the container that runs tests with `run-tests`, where
+// the runner writes runner.BatchResultFile: the results, and whether a test changed the root. env
+// is the image's environment; each test's own travels in its BatchTest and is applied by the
+// runner. All tests of a batch share network mode: it is the op's.
 func ExecBatch(rootfs llb.State, env []string, workdir string, r Runner, tests []runner.BatchTest, network bool, name string, opts ...llb.RunOption) llb.State {
 	bin := path.Clean("/" + r.Path)
 	if r.Path == "" || bin == "/" {
@@ -140,5 +139,5 @@ func ExecBatch(rootfs llb.State, env []string, workdir string, r Runner, tests [
 		llb.WithCustomName(name),
 	}
 	ro = append(ro, opts...)
-	return st.Run(ro...).Root()
+	return st.Run(ro...).AddMount(OutDir, llb.Scratch())
 }

@@ -7,14 +7,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
 	"strings"
 	"syscall"
 	"testing/fstest"
 	"time"
 
-	"github.com/dazzlekit/dazzlekit/testexec"
 	"github.com/dazzlekit/dazzlekit/testexec/runner"
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
@@ -136,8 +134,8 @@ func (c *Client) Warn(context.Context, digest.Digest, string, gwclient.WarnOpts)
 
 // Solve encodes the request with the codec the process registered for gRPC, as the gRPC client
 // sending it to BuildKit does (into pooled buffers, freed once sent), and answers as BuildKit
-// would for what the frontend asks: a batch of tests all passing, the files a batch changed
-// none, anything else the build context.
+// would for what the frontend asks: a batch of tests all passing, none changing the root,
+// anything else the build context.
 func (c *Client) Solve(_ context.Context, req gwclient.SolveRequest) (*gwclient.Result, error) {
 	data, err := encoding.GetCodecV2(grpcproto.Name).Marshal(&gwpb.SolveRequest{Definition: req.Definition, Evaluate: req.Evaluate})
 	if err != nil {
@@ -146,16 +144,12 @@ func (c *Client) Solve(_ context.Context, req gwclient.SolveRequest) (*gwclient.
 	data.Free()
 	res := gwclient.NewResult()
 	r := &ref{c: c}
-	if op := head(req.Definition); op.GetDiff() != nil {
-		// A batch's results and changes: the diff's upper input is the exec running the batch.
-		if exec := find(req.Definition, op.Inputs[len(op.Inputs)-1].Digest); exec != nil {
-			if args := exec.GetExec().GetMeta().GetArgs(); len(args) > 2 && args[1] == runner.BatchCommand {
-				// Counted rather than decoded, which would cost as much as the frontend's encoding: in
-				// the batch's JSON the key appears once per test, never in a string, where its
-				// quotes would be escaped.
-				r.batch = strings.Count(args[2], `"Spec":`)
-			}
-		}
+	// A batch's results: the output mount of the exec running the batch.
+	if args := head(req.Definition).GetExec().GetMeta().GetArgs(); len(args) > 2 && args[1] == runner.BatchCommand {
+		// Counted rather than decoded, which would cost as much as the frontend's encoding: in
+		// the batch's JSON the key appears once per test, never in a string, where its
+		// quotes would be escaped.
+		r.batch = strings.Count(args[2], `"Spec":`)
 	}
 	res.SetRef(r)
 	return res, nil
@@ -207,12 +201,12 @@ func (r *ref) ReadFile(_ context.Context, req gwclient.ReadRequest) ([]byte, err
 	switch {
 	case req.Filename == runner.ResultFile:
 		return r.c.result, nil
-	case req.Filename == path.Join(testexec.OutDir, runner.BatchResultFile) && r.batch > 0:
+	case req.Filename == runner.BatchResultFile && r.batch > 0:
 		results := make([]runner.Result, r.batch)
 		for i := range results {
 			results[i] = r.c.pass
 		}
-		return json.Marshal(runner.BatchResult{Started: r.c.pass.Started, Results: results})
+		return json.Marshal(runner.BatchResult{Started: r.c.pass.Started, Results: results, RootChecked: true})
 	}
 	return fs.ReadFile(r.c.files, req.Filename)
 }
@@ -226,13 +220,6 @@ func (r *ref) StatFile(_ context.Context, req gwclient.StatRequest) (*fstypes.St
 }
 
 func (r *ref) ReadDir(_ context.Context, req gwclient.ReadDirRequest) ([]*fstypes.Stat, error) {
-	if r.batch > 0 {
-		// A batch's changes: the runner's results only, the tests wrote nothing.
-		if req.Path == "/" {
-			return []*fstypes.Stat{{Path: ".dazzlekit", Mode: uint32(os.ModeDir | 0o755)}}, nil
-		}
-		return nil, nil
-	}
 	entries, err := fs.ReadDir(r.c.files, req.Path)
 	if err != nil {
 		return nil, err

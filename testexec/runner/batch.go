@@ -16,8 +16,9 @@ import (
 // One exec op per tested image instead of one per test: a container start, a cache record and a
 // solve round trip per test is what made tests cost more than the steps they check. Each test
 // still starts from the image as it was: the runner kills whatever a test left running before
-// the next starts, and the frontend checks the container's root for changes afterwards, rerunning
-// tests in containers of their own when a test wrote anything a later one could have seen.
+// the next starts and checks the container's root for changes after each test (rootWatch); the
+// frontend reruns the tests after one that wrote anything in containers of their own, as a later
+// test could have seen what it wrote.
 const BatchCommand = "run-tests"
 
 // BatchResultFile is what the batch runner writes into its output directory.
@@ -53,6 +54,10 @@ func (b Batch) Encode() string {
 type BatchResult struct {
 	Started int64 // Unix nanoseconds, as Result.Started
 	Results []Result
+	// RootChecked is true when the runner watched the root, so that a nil Changed means that no
+	// test changed it; a runner that predates the watch leaves it false.
+	RootChecked bool
+	Changed     *Changed `json:",omitempty"`
 }
 
 // DecodeBatchResult parses a results.json written by the batch runner.
@@ -73,6 +78,11 @@ type Judge func(asserts []string, r Result) (failed []string)
 // other, printing a line per test to log (the exec op's progress), and returns 0 whenever
 // results.json was written.
 func MainBatch(args []string, judge Judge, log io.Writer) int {
+	return mainBatch(args, judge, log, "/")
+}
+
+// mainBatch is MainBatch with the root to watch for changes, a directory of its own in tests.
+func mainBatch(args []string, judge Judge, log io.Writer, root string) int {
 	if len(args) != 2 {
 		fmt.Fprintln(os.Stderr, "usage: run-tests <batch-json> <outdir>")
 		return 2
@@ -83,9 +93,17 @@ func MainBatch(args []string, judge Judge, log io.Writer) int {
 		fmt.Fprintln(os.Stderr, "run-tests: invalid batch spec:", err)
 		return 2
 	}
+	watch, err := startWatch(root)
+	if err != nil {
+		// Then no test can be shown to have left the root alone: the frontend reruns every test
+		// after the first in a container of its own.
+		fmt.Fprintln(log, "run-tests: cannot watch the root for changes, so every test after the first runs again alone:", err)
+		out.Changed = &Changed{Test: 0, Path: "(unknown: " + err.Error() + ")"}
+	}
+	out.RootChecked = true
 	base := os.Environ()
 	defer os.Setenv("PATH", os.Getenv("PATH"))
-	for _, t := range b.Tests {
+	for i, t := range b.Tests {
 		fmt.Fprintf(log, "=== RUN   %s (%s)\n", t.Name, t.Where)
 		started := time.Now()
 		env := overlayEnv(base, t.Env)
@@ -98,6 +116,16 @@ func MainBatch(args []string, judge Judge, log io.Writer) int {
 		res.Seconds = time.Since(started).Seconds()
 		killStrays()
 		out.Results = append(out.Results, res)
+		if out.Changed == nil && i < len(b.Tests)-1 {
+			// After the last test nothing is left to see a change.
+			p, err := watch.changed()
+			if err != nil {
+				p = "(unknown: " + err.Error() + ")"
+			}
+			if p != "" {
+				out.Changed = &Changed{Test: i, Path: p}
+			}
+		}
 		verdict := "PASS"
 		var why []string
 		if judge != nil {

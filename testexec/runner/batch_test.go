@@ -14,6 +14,7 @@ func TestMainBatch(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(bin, "greet"), []byte("#!/bin/sh\necho \"hello $WHO\"\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	root := t.TempDir()
 	t.Setenv("WHO", "image")
 	t.Setenv("KEEP", "kept")
 	batch := Batch{Tests: []BatchTest{
@@ -22,6 +23,9 @@ func TestMainBatch(t *testing.T) {
 		// The previous test's env is gone.
 		{Name: "[test a] env", Where: "tests/a.yaml:5", Spec: Spec{Argv: sh(`echo "$WHO $KEEP"; exit 3`)}, Assert: []string{"status == 0"}},
 		{Name: "[test a] hangs", Where: "tests/a.yaml:9", Spec: Spec{Argv: sh("sleep 10"), Timeout: 100 * time.Millisecond}},
+		// The first to change the root; the one after it could have seen that.
+		{Name: "[test a] writes", Where: "tests/a.yaml:13", Spec: Spec{Argv: sh("echo x > " + filepath.Join(root, "written"))}},
+		{Name: "[test a] writes too", Where: "tests/a.yaml:17", Spec: Spec{Argv: sh("echo x > " + filepath.Join(root, "too"))}},
 	}}
 	judge := func(asserts []string, r Result) []string {
 		if len(asserts) > 0 && r.Status != 0 {
@@ -31,7 +35,7 @@ func TestMainBatch(t *testing.T) {
 	}
 	out := t.TempDir()
 	var log bytes.Buffer
-	if code := MainBatch([]string{batch.Encode(), out}, judge, &log); code != 0 {
+	if code := mainBatch([]string{batch.Encode(), out}, judge, &log, root); code != 0 {
 		t.Fatalf("exit code %d", code)
 	}
 	dt, err := os.ReadFile(filepath.Join(out, BatchResultFile))
@@ -42,8 +46,11 @@ func TestMainBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Results) != 3 || res.Started == 0 {
+	if len(res.Results) != 5 || res.Started == 0 {
 		t.Fatalf("results: %+v", res)
+	}
+	if want := (Changed{Test: 3, Path: "/written"}); !res.RootChecked || res.Changed == nil || *res.Changed != want {
+		t.Errorf("root checked %v, changed %+v, want %+v", res.RootChecked, res.Changed, want)
 	}
 	for i, want := range []struct {
 		status   int

@@ -1,0 +1,135 @@
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"time"
+)
+
+// Changed says which test of a batch first left the container's root different from the image,
+// and one path it changed there.
+type Changed struct {
+	Test int
+	Path string
+}
+
+// containerPaths are what the container itself puts in its root (mount points, the files BuildKit
+// mounts over, the runner's own directory), relative to the root: whatever the tests do, they
+// differ from the image, and none of them is part of any image the tests could leave behind.
+var containerPaths = map[string]bool{
+	".dazzlekit": true, "dev": true, "proc": true, "sys": true,
+	"etc/hosts": true, "etc/resolv.conf": true, "etc/hostname": true, "etc/mtab": true,
+}
+
+// rootWatch tells whether anything under root changed since it was started, without a copy of the
+// tree to compare with: every change to an inode sets its ctime to the kernel's clock, which no
+// program can set back, and under overlayfs (the container's root) a change below a directory
+// copies that directory up, which sets the directory's ctime too. So a path changed since the
+// start has a ctime after the start, and the walk only needs to enter directories whose ctime is:
+// a few stat calls in the root when nothing changed, whatever the image's size.
+//
+// The start is the ctime of a marker the watch writes into root itself, not time.Now: file times
+// come from the kernel's coarse clock, in the granularity of root's filesystem, and only a time
+// taken from that same filesystem compares with them. The watch then waits for that clock to move
+// on, so whatever a test changes carries a later time than the marker, even in the same tick.
+type rootWatch struct {
+	root  string
+	start syscall.Timespec
+}
+
+const markerName = ".dazzlekit/started"
+
+func startWatch(root string) (*rootWatch, error) {
+	marker := filepath.Join(root, markerName)
+	if err := os.MkdirAll(filepath.Dir(marker), 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(marker, nil, 0o644); err != nil {
+		return nil, err
+	}
+	start, err := ctime(marker)
+	if err != nil {
+		return nil, err
+	}
+	// At most a second, for a filesystem with times in whole seconds; usually a tick of a few ms.
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		now := time.Now()
+		if err := os.Chtimes(marker, now, now); err != nil {
+			return nil, err
+		}
+		t, err := ctime(marker)
+		if err != nil {
+			return nil, err
+		}
+		if after(t, start) {
+			return &rootWatch{root: root, start: start}, nil
+		}
+	}
+	return nil, errors.New("the filesystem's clock did not move in 2 s")
+}
+
+// changed returns a path under the root (as the container sees it, e.g. "/tmp/x") that changed
+// since the watch started, or "" when none did. A directory stands for itself when nothing in it
+// changed: its mode, its owner, or an entry removed.
+func (w *rootWatch) changed() (string, error) {
+	var st syscall.Stat_t
+	if err := syscall.Lstat(w.root, &st); err != nil {
+		return "", err
+	}
+	dev := st.Dev
+	var walk func(rel string) (string, error)
+	walk = func(rel string) (string, error) {
+		f, err := os.Open(filepath.Join(w.root, rel))
+		if err != nil {
+			return "", err
+		}
+		names, err := f.Readdirnames(-1)
+		_ = f.Close()
+		if err != nil {
+			return "", err
+		}
+		slices.Sort(names)
+		for _, name := range names {
+			p := filepath.Join(rel, name)
+			if containerPaths[p] {
+				continue
+			}
+			if err := syscall.Lstat(filepath.Join(w.root, p), &st); err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					// Gone between the listing and now: a process of a test still at work.
+					return "/" + p, nil
+				}
+				return "", err
+			}
+			if !after(st.Ctim, w.start) {
+				continue
+			}
+			// Another filesystem mounted here holds nothing of the image.
+			if st.Mode&syscall.S_IFMT == syscall.S_IFDIR && st.Dev == dev {
+				if c, err := walk(p); c != "" || err != nil {
+					return c, err
+				}
+			}
+			return "/" + p, nil
+		}
+		return "", nil
+	}
+	return walk("")
+}
+
+func ctime(path string) (syscall.Timespec, error) {
+	var st syscall.Stat_t
+	if err := syscall.Lstat(path, &st); err != nil {
+		return syscall.Timespec{}, fmt.Errorf("stat %s: %w", path, err)
+	}
+	return st.Ctim, nil
+}
+
+func after(a, b syscall.Timespec) bool {
+	return a.Sec > b.Sec || a.Sec == b.Sec && a.Nsec > b.Nsec
+}

@@ -1,0 +1,99 @@
+package runner
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// copyUp does to the directories above rel what overlayfs does when a change below them copies
+// them up into the container's layer: it sets their ctime. Here, on the host's filesystem, the
+// tests call it themselves; the integration tests check the real thing in a container's root.
+func copyUp(root, rel string) error {
+	for d := filepath.Dir(rel); d != "."; d = filepath.Dir(d) {
+		fi, err := os.Stat(filepath.Join(root, d))
+		if err != nil {
+			return err
+		}
+		if err := os.Chmod(filepath.Join(root, d), fi.Mode().Perm()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func TestRootWatch(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		change func(root string) error
+		want   string
+	}{
+		{"nothing", func(string) error { return nil }, ""},
+		{"new file deep", func(root string) error {
+			if err := copyUp(root, "usr/share/doc/new"); err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(root, "usr/share/doc/new"), nil, 0o644)
+		}, "/usr/share/doc/new"},
+		{"file changed deep", func(root string) error {
+			if err := copyUp(root, "usr/share/doc/readme"); err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(root, "usr/share/doc/readme"), []byte("x"), 0o644)
+		}, "/usr/share/doc/readme"},
+		// Without a copy-up nothing shows it: what makes the walk cheap, and why it needs overlayfs.
+		{"file changed deep, no copy-up", func(root string) error {
+			return os.WriteFile(filepath.Join(root, "usr/share/doc/readme"), []byte("x"), 0o644)
+		}, ""},
+		{"top-level file", func(root string) error { return os.WriteFile(filepath.Join(root, "top"), []byte("x"), 0o644) }, "/top"},
+		{"removed", func(root string) error {
+			if err := copyUp(root, "usr/share/doc/readme"); err != nil {
+				return err
+			}
+			return os.Remove(filepath.Join(root, "usr/share/doc/readme"))
+		}, "/usr/share/doc"},
+		{"chmod", func(root string) error {
+			if err := copyUp(root, "usr/share"); err != nil {
+				return err
+			}
+			return os.Chmod(filepath.Join(root, "usr/share"), 0o700)
+		}, "/usr/share"},
+		{"new directory", func(root string) error { return os.MkdirAll(filepath.Join(root, "opt/a/b"), 0o755) }, "/opt/a/b"},
+		{"container paths", func(root string) error {
+			for _, p := range []string{"etc/hosts", "dev/null", ".dazzlekit/out/results.json"} {
+				if err := os.WriteFile(filepath.Join(root, p), []byte("x"), 0o644); err != nil {
+					return err
+				}
+			}
+			return nil
+		}, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			for _, d := range []string{"usr/share/doc", "etc", "dev", ".dazzlekit/out"} {
+				if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, f := range []string{"usr/share/doc/readme", "etc/hosts", "top"} {
+				if err := os.WriteFile(filepath.Join(root, f), nil, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			w, err := startWatch(root)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := tt.change(root); err != nil {
+				t.Fatal(err)
+			}
+			got, err := w.changed()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("changed() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
