@@ -521,6 +521,10 @@ func TestTestsChangesSeen(t *testing.T) {
 `, k.name, nonce, k.command)
 	}
 	p := e.mustBuild(t, writeFiles(t, files), nil, "")
+	// The stack's snapshotter is overlayfs, so the short walk is the one under test.
+	if log := p.testLog(); strings.Contains(log, "the root is not overlayfs") {
+		t.Fatalf("the runner did not take the container's root for overlayfs:\n%s", log)
+	}
 	for _, k := range kinds {
 		t.Run(k.name, func(t *testing.T) {
 			alone := p.ran("[test " + k.name + "] it should come after (again alone")

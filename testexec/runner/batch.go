@@ -21,6 +21,10 @@ import (
 // test could have seen what it wrote.
 const BatchCommand = "run-tests"
 
+// notOverlayNote is logged when the root is not overlayfs, where telling whether a test changed it
+// walks the whole image after each test rather than what the tests changed.
+const notOverlayNote = "run-tests: the root is not overlayfs, so every file of the image is checked for changes after each test"
+
 // BatchResultFile is what the batch runner writes into its output directory.
 const BatchResultFile = "results.json"
 
@@ -99,6 +103,8 @@ func mainBatch(args []string, judge Judge, log io.Writer, root string) int {
 		// after the first in a container of its own.
 		fmt.Fprintln(log, "run-tests: cannot watch the root for changes, so every test after the first runs again alone:", err)
 		out.Changed = &Changed{Test: 0, Path: "(unknown: " + err.Error() + ")"}
+	} else if !watch.overlay {
+		fmt.Fprintln(log, notOverlayNote)
 	}
 	out.RootChecked = true
 	base := os.Environ()

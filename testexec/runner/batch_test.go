@@ -69,6 +69,8 @@ func TestMainBatch(t *testing.T) {
 		"s, exit status 3)\n    failed: status == 0\n",
 		"--- FAIL  [test a] hangs (",
 		"s, exit status 137)\n    failed: timed out after 100ms\n",
+		// A temporary directory is not overlayfs.
+		notOverlayNote + "\n",
 	} {
 		if !strings.Contains(lines, want) {
 			t.Errorf("log lacks %q:\n%s", want, lines)

@@ -28,10 +28,12 @@ var containerPaths = map[string]bool{
 
 // rootWatch tells whether anything under root changed since it was started, without a copy of the
 // tree to compare with: every change to an inode sets its ctime to the kernel's clock, which no
-// program can set back, and under overlayfs (the container's root) a change below a directory
-// copies that directory up, which sets the directory's ctime too. So a path changed since the
-// start has a ctime after the start, and the walk only needs to enter directories whose ctime is:
-// a few stat calls in the root when nothing changed, whatever the image's size.
+// program can set back, so a path changed since the start has a ctime after the start. Under
+// overlayfs (the container's root with BuildKit's overlayfs snapshotter) a change below a directory
+// copies that directory up, which sets the directory's ctime too, so the walk only needs to enter
+// directories whose ctime is after the start: a few stat calls in the root when nothing changed,
+// whatever the image's size. On any other filesystem (the native snapshotter's copies, FUSE) a
+// file changed in place leaves its directory alone, so the walk enters every directory.
 //
 // The start is the ctime of a marker the watch writes into root itself, not time.Now: file times
 // come from the kernel's coarse clock, in the granularity of root's filesystem, and only a time
@@ -40,11 +42,21 @@ var containerPaths = map[string]bool{
 type rootWatch struct {
 	root  string
 	start syscall.Timespec
+	// overlay is true when root is an overlayfs mount, whose copy-up lets the walk skip
+	// directories that did not change.
+	overlay bool
 }
+
+// overlayfsMagic is OVERLAYFS_SUPER_MAGIC, statfs's f_type of an overlayfs mount.
+const overlayfsMagic = 0x794c7630
 
 const markerName = ".dazzlekit/started"
 
 func startWatch(root string) (*rootWatch, error) {
+	var sfs syscall.Statfs_t
+	if err := syscall.Statfs(root, &sfs); err != nil {
+		return nil, err
+	}
 	marker := filepath.Join(root, markerName)
 	if err := os.MkdirAll(filepath.Dir(marker), 0o755); err != nil {
 		return nil, err
@@ -67,7 +79,7 @@ func startWatch(root string) (*rootWatch, error) {
 			return nil, err
 		}
 		if after(t, start) {
-			return &rootWatch{root: root, start: start}, nil
+			return &rootWatch{root: root, start: start, overlay: sfs.Type == overlayfsMagic}, nil
 		}
 	}
 	return nil, errors.New("the filesystem's clock did not move in 2 s")
@@ -106,16 +118,16 @@ func (w *rootWatch) changed() (string, error) {
 				}
 				return "", err
 			}
-			if !after(st.Ctim, w.start) {
-				continue
-			}
+			changed := after(st.Ctim, w.start)
 			// Another filesystem mounted here holds nothing of the image.
-			if st.Mode&syscall.S_IFMT == syscall.S_IFDIR && st.Dev == dev {
+			if st.Mode&syscall.S_IFMT == syscall.S_IFDIR && st.Dev == dev && (changed || !w.overlay) {
 				if c, err := walk(p); c != "" || err != nil {
 					return c, err
 				}
 			}
-			return "/" + p, nil
+			if changed {
+				return "/" + p, nil
+			}
 		}
 		return "", nil
 	}

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -27,38 +28,40 @@ func TestRootWatch(t *testing.T) {
 		name   string
 		change func(root string) error
 		want   string
+		// What the walk that trusts overlayfs's copy-up finds, where it differs from want.
+		wantOverlay *string
 	}{
-		{"nothing", func(string) error { return nil }, ""},
+		{"nothing", func(string) error { return nil }, "", nil},
 		{"new file deep", func(root string) error {
 			if err := copyUp(root, "usr/share/doc/new"); err != nil {
 				return err
 			}
 			return os.WriteFile(filepath.Join(root, "usr/share/doc/new"), nil, 0o644)
-		}, "/usr/share/doc/new"},
+		}, "/usr/share/doc/new", nil},
 		{"file changed deep", func(root string) error {
 			if err := copyUp(root, "usr/share/doc/readme"); err != nil {
 				return err
 			}
 			return os.WriteFile(filepath.Join(root, "usr/share/doc/readme"), []byte("x"), 0o644)
-		}, "/usr/share/doc/readme"},
-		// Without a copy-up nothing shows it: what makes the walk cheap, and why it needs overlayfs.
+		}, "/usr/share/doc/readme", nil},
+		// Without a copy-up only the full walk finds it: why the short one needs overlayfs.
 		{"file changed deep, no copy-up", func(root string) error {
 			return os.WriteFile(filepath.Join(root, "usr/share/doc/readme"), []byte("x"), 0o644)
-		}, ""},
-		{"top-level file", func(root string) error { return os.WriteFile(filepath.Join(root, "top"), []byte("x"), 0o644) }, "/top"},
+		}, "/usr/share/doc/readme", new("")},
+		{"top-level file", func(root string) error { return os.WriteFile(filepath.Join(root, "top"), []byte("x"), 0o644) }, "/top", nil},
 		{"removed", func(root string) error {
 			if err := copyUp(root, "usr/share/doc/readme"); err != nil {
 				return err
 			}
 			return os.Remove(filepath.Join(root, "usr/share/doc/readme"))
-		}, "/usr/share/doc"},
+		}, "/usr/share/doc", nil},
 		{"chmod", func(root string) error {
 			if err := copyUp(root, "usr/share"); err != nil {
 				return err
 			}
 			return os.Chmod(filepath.Join(root, "usr/share"), 0o700)
-		}, "/usr/share"},
-		{"new directory", func(root string) error { return os.MkdirAll(filepath.Join(root, "opt/a/b"), 0o755) }, "/opt/a/b"},
+		}, "/usr/share", nil},
+		{"new directory", func(root string) error { return os.MkdirAll(filepath.Join(root, "opt/a/b"), 0o755) }, "/opt/a/b", nil},
 		{"container paths", func(root string) error {
 			for _, p := range []string{"etc/hosts", "dev/null", ".dazzlekit/out/results.json"} {
 				if err := os.WriteFile(filepath.Join(root, p), []byte("x"), 0o644); err != nil {
@@ -66,34 +69,44 @@ func TestRootWatch(t *testing.T) {
 				}
 			}
 			return nil
-		}, ""},
+		}, "", nil},
 	} {
-		t.Run(tt.name, func(t *testing.T) {
-			root := t.TempDir()
-			for _, d := range []string{"usr/share/doc", "etc", "dev", ".dazzlekit/out"} {
-				if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+		for _, overlay := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/overlay=%v", tt.name, overlay), func(t *testing.T) {
+				root := t.TempDir()
+				for _, d := range []string{"usr/share/doc", "etc", "dev", ".dazzlekit/out"} {
+					if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+						t.Fatal(err)
+					}
+				}
+				for _, f := range []string{"usr/share/doc/readme", "etc/hosts", "top"} {
+					if err := os.WriteFile(filepath.Join(root, f), nil, 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+				w, err := startWatch(root)
+				if err != nil {
 					t.Fatal(err)
 				}
-			}
-			for _, f := range []string{"usr/share/doc/readme", "etc/hosts", "top"} {
-				if err := os.WriteFile(filepath.Join(root, f), nil, 0o644); err != nil {
+				if w.overlay {
+					t.Fatal("a temporary directory taken for overlayfs")
+				}
+				w.overlay = overlay
+				if err := tt.change(root); err != nil {
 					t.Fatal(err)
 				}
-			}
-			w, err := startWatch(root)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := tt.change(root); err != nil {
-				t.Fatal(err)
-			}
-			got, err := w.changed()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != tt.want {
-				t.Errorf("changed() = %q, want %q", got, tt.want)
-			}
-		})
+				got, err := w.changed()
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := tt.want
+				if overlay && tt.wantOverlay != nil {
+					want = *tt.wantOverlay
+				}
+				if got != want {
+					t.Errorf("changed() = %q, want %q", got, want)
+				}
+			})
+		}
 	}
 }
