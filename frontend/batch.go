@@ -64,7 +64,7 @@ func batchTest(s subject, t project.Test, timeout time.Duration) runner.BatchTes
 			Timeout: t.TimeLimit(timeout),
 		},
 		Env:    t.Env,
-		Name:   fmt.Sprintf("[test %s] %s", s.label, t.Desc),
+		Name:   fmt.Sprintf("[test %s] %s", s.opLabel, t.Desc),
 		Where:  fmt.Sprintf("%s:%d", t.File, t.Line),
 		Assert: t.Assert,
 	}
@@ -161,7 +161,7 @@ func (b *builder) solveBatch(ctx context.Context, r testexec.Runner, s subject, 
 	if ignoreCache {
 		opts = append(opts, llb.IgnoreCache)
 	}
-	out := testexec.ExecBatch(s.state, env, testWorkdir, r, tests, tcs[0].test.Network, batchName(s.label, tcs), opts...)
+	out := testexec.ExecBatch(s.state, env, testWorkdir, r, tests, tcs[0].test.Network, batchName(s.opLabel, tcs), opts...)
 	where := func(err error) error {
 		return errors.Wrapf(err, "running the tests of %s (%s)", s.label, tcs[0].test.File)
 	}

@@ -135,6 +135,10 @@ func build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 type selection struct {
 	name   string
 	chunks []project.Chunk
+	// testLabel names the combined image in its test ops: the first combination of the same
+	// chunks, so that combinations building one image (python and python-3.13) run its tests in
+	// the same ops, once, whichever builds first.
+	testLabel string
 }
 
 func selectChunks(p *project.Project, opt Options) (selection, error) {
@@ -148,7 +152,7 @@ func selectChunks(p *project.Project, opt Options) (selection, error) {
 		return selection{name: opt.Target, chunks: []project.Chunk{ch}}, err
 	case opt.Target != "":
 		chunks, err := p.Combination(opt.Target)
-		return selection{name: opt.Target, chunks: chunks}, err
+		return selection{name: opt.Target, chunks: chunks, testLabel: p.SameImageAs(opt.Target)}, err
 	default:
 		return selection{name: "all chunks", chunks: p.Chunks}, nil
 	}
@@ -305,7 +309,11 @@ func (b *builder) report(ctx context.Context, chunks []*llbgen.Converted, combin
 // image with the tests of every chunk in it (a chunk that works alone can break once merged).
 func (b *builder) subjects(chunks []*llbgen.Converted, combined llb.State, img *dockerspec.DockerOCIImage) []subject {
 	var out []subject
-	comb := subject{label: b.sel.name, state: combined, image: img}
+	testLabel := b.sel.testLabel
+	if testLabel == "" {
+		testLabel = b.sel.name
+	}
+	comb := subject{label: b.sel.name, opLabel: testLabel, state: combined, image: img}
 	seen := map[string]bool{}
 	for i, ch := range b.sel.chunks {
 		var tests []testCase
@@ -315,7 +323,7 @@ func (b *builder) subjects(chunks []*llbgen.Converted, combined llb.State, img *
 		if len(tests) == 0 {
 			continue
 		}
-		out = append(out, subject{label: ch.Name, state: chunks[i].State, image: chunks[i].Image, tests: tests})
+		out = append(out, subject{label: ch.Name, opLabel: ch.Name, state: chunks[i].State, image: chunks[i].Image, tests: tests})
 		if !seen[ch.Folder] {
 			seen[ch.Folder] = true
 			comb.tests = append(comb.tests, tests...)

@@ -30,10 +30,11 @@ const RunnerLocal = "dazzlekit-runner"
 
 // subject is an image that tests run against: one chunk's image, or a combination's.
 type subject struct {
-	label string // "node" or "full"
-	state llb.State
-	image *dockerspec.DockerOCIImage
-	tests []testCase
+	label   string // "node" or "full"
+	opLabel string // in its test ops' names and logs: label, or the combination of the same image
+	state   llb.State
+	image   *dockerspec.DockerOCIImage
+	tests   []testCase
 }
 
 type testCase struct {
@@ -250,7 +251,7 @@ func (b *builder) runOne(ctx context.Context, r testexec.Runner, s subject, t pr
 	if ignoreCache {
 		opts = append(opts, llb.IgnoreCache)
 	}
-	name := fmt.Sprintf("[test %s] %s", s.label, t.Desc)
+	name := fmt.Sprintf("[test %s] %s", s.opLabel, t.Desc)
 	if note != "" {
 		name += " (" + note + ")"
 	}

@@ -54,6 +54,20 @@ func TestBuildCommandEveryCombination(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A combination of the same chunks as minimal, under another name: the same image.
+	config := filepath.Join(dir, "dazzle.yaml")
+	dt, err := os.ReadFile(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := "      chunks: [\"lang:2\", tool, cleanup]\n"
+	if !bytes.Contains(dt, []byte(full)) {
+		t.Fatalf("the example's dazzle.yaml changed:\n%s", dt)
+	}
+	dt = bytes.Replace(dt, []byte(full), []byte(full+"    - name: minimal-again\n      ref: [minimal]\n"), 1)
+	if err := os.WriteFile(config, dt, 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	stdout, stderr, err := runSplit(t, dir, bin, "build", "--addr", e.host, "--registry", repo,
 		"--build-arg", "REGISTRY="+e.registry, "--progress=plain", "--metadata-file", meta)
@@ -62,28 +76,33 @@ func TestBuildCommandEveryCombination(t *testing.T) {
 	}
 	// One line per combination, in the project's order, each naming the manifest the registry holds.
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
-	if len(lines) != 2 {
+	if len(lines) != 3 {
 		t.Fatalf("stdout has %d lines, want one per combination:\n%s", len(lines), stdout)
 	}
 	var recorded map[string]struct {
 		Name   string `json:"image.name"`
 		Digest string `json:"containerimage.digest"`
 	}
-	dt, err := os.ReadFile(meta)
+	dt, err = os.ReadFile(meta)
 	if err == nil {
 		err = json.Unmarshal(dt, &recorded)
 	}
 	if err != nil {
 		t.Fatalf("--metadata-file: %v\n%s", err, dt)
 	}
-	for i, comb := range []string{"minimal", "full"} {
+	digests := map[string]string{}
+	for i, comb := range []string{"minimal", "full", "minimal-again"} {
 		img := image(t, repo+":"+comb)
+		digests[comb] = img.Digest
 		if want := repo + ":" + comb + "@" + img.Digest; lines[i] != want {
 			t.Errorf("stdout line %d is %q, want %q", i+1, lines[i], want)
 		}
 		if r := recorded[comb]; r.Name != repo+":"+comb || r.Digest != img.Digest {
 			t.Errorf("metadata for %s is %+v, want %s at %s", comb, r, repo+":"+comb, img.Digest)
 		}
+	}
+	if digests["minimal-again"] != digests["minimal"] {
+		t.Errorf("minimal-again is %s, minimal %s: combinations of the same chunks differ", digests["minimal-again"], digests["minimal"])
 	}
 	for comb, want := range map[string][]string{
 		"minimal": {"hello"},
@@ -104,10 +123,16 @@ func TestBuildCommandEveryCombination(t *testing.T) {
 			t.Errorf("the progress has %d vertices %q, want one for both combinations:\n%s", len(ids), name, stderr)
 		}
 	}
-	// Each once: both builds hold the hello chunk's test op, which the solver runs once and streams to both.
-	for _, want := range []string{"=== RUN   [test minimal] " + unique, "=== RUN   [test full] " + unique, "=== RUN   [test hello] " + unique} {
-		if n := strings.Count(stderr, want); n != 1 {
-			t.Errorf("the progress has %q %d times, want once:\n%s", want, n, stderr)
+	// Each once: every build holds the hello chunk's test op, which the solver runs once and streams
+	// to all; minimal-again's image is minimal's, whose tests run once, in the ops named for minimal.
+	for want, n := range map[string]int{
+		"=== RUN   [test minimal] " + unique:       1,
+		"=== RUN   [test full] " + unique:          1,
+		"=== RUN   [test hello] " + unique:         1,
+		"=== RUN   [test minimal-again] " + unique: 0,
+	} {
+		if got := strings.Count(stderr, want); got != n {
+			t.Errorf("the progress has %q %d times, want %d:\n%s", want, got, n, stderr)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"sort"
 	"strings"
 
@@ -173,6 +174,22 @@ func (p *Project) Combination(name string) ([]Chunk, error) {
 		out[i] = p.all[n]
 	}
 	return out, nil
+}
+
+// SameImageAs returns the first combination, in dazzle.yaml's order, whose chunks are those of
+// combination name in the same order: name itself unless an earlier one builds the same image.
+// Such combinations share their test ops, so that the image's tests run once.
+func (p *Project) SameImageAs(name string) string {
+	names, ok := p.resolved[name]
+	if !ok {
+		return name
+	}
+	for _, c := range p.Config.Combinations {
+		if slices.Equal(p.resolved[c.Name], names) {
+			return c.Name
+		}
+	}
+	return name
 }
 
 func (p *Project) combinationNames() []string {

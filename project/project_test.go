@@ -215,6 +215,33 @@ func TestCombinations(t *testing.T) {
 	}
 }
 
+// Combinations of the same chunks build the same image, however they name them.
+func TestSameImageAs(t *testing.T) {
+	files := realistic()
+	files["dazzle.yaml"] = &fstest.MapFile{Data: []byte(`combiner:
+  combinations:
+    - name: go
+      chunks: [golang]
+    - name: go-again
+      ref: [go]
+    - name: web
+      chunks: [node, golang]
+    - name: web-sorted
+      chunks: [golang, node]
+    - name: full
+      ref: [web]
+      chunks: [tool]
+`)}
+	p := mustLoad(t, files)
+	for name, want := range map[string]string{
+		"go": "go", "go-again": "go", "web": "web", "web-sorted": "web", "full": "full", "nope": "nope",
+	} {
+		if got := p.SameImageAs(name); got != want {
+			t.Errorf("SameImageAs(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
+
 func TestSelectAndChunk(t *testing.T) {
 	p := mustLoad(t, realistic())
 	for _, tc := range []struct {
