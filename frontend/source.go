@@ -16,6 +16,7 @@ import (
 	"github.com/moby/buildkit/client/llb"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 	fstypes "github.com/tonistiigi/fsutil/types"
+	"golang.org/x/sync/singleflight"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -66,6 +67,25 @@ type readCache struct {
 	mu    sync.Mutex
 	dirs  map[string]map[string]*fstypes.Stat // directory -> entry name -> stat
 	files map[string][]byte
+	// reading lets the builds that start together, as `dazzlekit build` starts all of them, wait for
+	// the one request already under way for a file or listing rather than each send its own: 41
+	// builds loading a project of 80 files at once were 3,000 requests and 0.3 s before any step.
+	reading singleflight.Group
+}
+
+// read returns what fetch returns for key, fetching it once for the readers that ask at once. A
+// reader sharing another's failed fetch tries again on its own: the failure may be the other's
+// (a build cancelled, its reference released), not the file's.
+func (c *readCache) read(key string, fetch func() (any, error)) (any, error) {
+	mine := false
+	v, err, _ := c.reading.Do(key, func() (any, error) {
+		mine = true
+		return fetch()
+	})
+	if err != nil && !mine {
+		return fetch()
+	}
+	return v, err
 }
 
 func newReadCache() *readCache {
@@ -99,18 +119,24 @@ func (f *refFS) list(dir string) (map[string]*fstypes.Stat, error) {
 	if l, ok := f.listed(dir); ok {
 		return l, nil
 	}
-	sts, err := f.ref.ReadDir(f.ctx, gwclient.ReadDirRequest{Path: dir})
+	v, err := f.reads.read("dir:"+dir, func() (any, error) {
+		sts, err := f.ref.ReadDir(f.ctx, gwclient.ReadDirRequest{Path: dir})
+		if err != nil {
+			return nil, pathError("readdir", dir, err)
+		}
+		l := make(map[string]*fstypes.Stat, len(sts))
+		for _, st := range sts {
+			l[path.Base(st.Path)] = st
+		}
+		f.reads.mu.Lock()
+		f.reads.dirs[dir] = l
+		f.reads.mu.Unlock()
+		return l, nil
+	})
 	if err != nil {
-		return nil, pathError("readdir", dir, err)
+		return nil, err
 	}
-	l := make(map[string]*fstypes.Stat, len(sts))
-	for _, st := range sts {
-		l[path.Base(st.Path)] = st
-	}
-	f.reads.mu.Lock()
-	f.reads.dirs[dir] = l
-	f.reads.mu.Unlock()
-	return l, nil
+	return v.(map[string]*fstypes.Stat), nil
 }
 
 // isListedDir reports whether dir is known to be a directory from a listing. The context's root,
@@ -203,14 +229,20 @@ func (f *refFS) ReadFile(name string) ([]byte, error) {
 	if ok {
 		return slices.Clone(dt), nil
 	}
-	dt, err := f.ref.ReadFile(f.ctx, gwclient.ReadRequest{Filename: name})
+	v, err := f.reads.read("file:"+name, func() (any, error) {
+		dt, err := f.ref.ReadFile(f.ctx, gwclient.ReadRequest{Filename: name})
+		if err != nil {
+			return nil, pathError("read", name, err)
+		}
+		f.reads.mu.Lock()
+		f.reads.files[name] = dt
+		f.reads.mu.Unlock()
+		return dt, nil
+	})
 	if err != nil {
-		return nil, pathError("read", name, err)
+		return nil, err
 	}
-	f.reads.mu.Lock()
-	f.reads.files[name] = dt
-	f.reads.mu.Unlock()
-	return slices.Clone(dt), nil
+	return slices.Clone(v.([]byte)), nil
 }
 
 // refFile is an opened file or directory; its content is fetched on the first Read.

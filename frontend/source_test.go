@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/dazzlekit/dazzlekit/project"
 	"github.com/moby/buildkit/client/llb"
@@ -206,5 +207,84 @@ func TestLoadThroughRefFS(t *testing.T) {
 	want := `chunks/node/: no Dockerfile; found "dockerfile" (names are case-sensitive: rename it to Dockerfile); every chunk folder needs one: add chunks/node/Dockerfile, or rename the folder to chunks/_node so it is skipped`
 	if err == nil || err.Error() != want {
 		t.Errorf("got %v\nwant %s", err, want)
+	}
+}
+
+// slowRef is a dirRef whose every request takes a while, as over gRPC to a busy BuildKit.
+type slowRef struct{ dirRef }
+
+func (r *slowRef) ReadFile(ctx context.Context, req gwclient.ReadRequest) ([]byte, error) {
+	time.Sleep(5 * time.Millisecond)
+	return r.dirRef.ReadFile(ctx, req)
+}
+
+func (r *slowRef) ReadDir(ctx context.Context, req gwclient.ReadDirRequest) ([]*fstypes.Stat, error) {
+	time.Sleep(5 * time.Millisecond)
+	return r.dirRef.ReadDir(ctx, req)
+}
+
+// Builds that load one context at once, as `dazzlekit build` starts them, send each request once
+// between them; each still gets the whole project, and one whose shared request failed asks again.
+func TestConcurrentLoadsShareRequests(t *testing.T) {
+	root := writeTree(t, map[string]string{
+		"base/Dockerfile":      "FROM scratch\n",
+		"chunks/go/Dockerfile": "ARG base\nFROM ${base}\n",
+		"chunks/py/Dockerfile": "ARG base\nFROM ${base}\n",
+		"tests/go.yaml":        "- desc: go\n  command: [go, version]\n",
+	})
+	config := []byte("combiner:\n  combinations:\n    - name: all\n      chunks: [go, py]\n")
+	single := &dirRef{root: root}
+	if _, err := project.Load(newRefFS(context.Background(), single), "dazzle.yaml", config); err != nil {
+		t.Fatal(err)
+	}
+	reads := newReadCache()
+	refs := make([]*slowRef, 8)
+	var wg sync.WaitGroup
+	for i := range refs {
+		refs[i] = &slowRef{dirRef{root: root}}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p, err := project.Load(&refFS{ctx: context.Background(), ref: refs[i], reads: reads}, "dazzle.yaml", config)
+			if err != nil || len(p.Chunks) != 2 || len(p.Tests["go"]) != 1 {
+				t.Errorf("load %d: %v, %+v", i, err, p)
+			}
+		}()
+	}
+	wg.Wait()
+	calls := 0
+	for _, r := range refs {
+		calls += r.calls
+	}
+	if calls != single.calls {
+		t.Errorf("%d loads at once made %d requests, want %d, as one load makes", len(refs), calls, single.calls)
+	}
+
+	started, release := make(chan struct{}), make(chan struct{})
+	first := make(chan error)
+	go func() {
+		_, err := reads.read("file:x", func() (any, error) {
+			close(started)
+			<-release
+			return nil, errors.New("the first build was cancelled")
+		})
+		first <- err
+	}()
+	<-started
+	second := make(chan any)
+	go func() {
+		v, err := reads.read("file:x", func() (any, error) { return "read again", nil })
+		if err != nil {
+			t.Errorf("the second reader got %v", err)
+		}
+		second <- v
+	}()
+	time.Sleep(20 * time.Millisecond) // for the second reader to wait on the first's request
+	close(release)
+	if err := <-first; err == nil {
+		t.Error("the first reader's failure was lost")
+	}
+	if v := <-second; v != "read again" {
+		t.Errorf("the second reader got %v, want its own read", v)
 	}
 }
