@@ -93,10 +93,6 @@ func batchName(label string, tcs []testCase) string {
 // what it wrote, which it would not in dazzle, where every test has a container of its own: the
 // tests after it then run again in containers of their own.
 func (b *builder) runBatch(ctx context.Context, r testexec.Runner, s subject, tcs []testCase) ([]Outcome, error) {
-	if b.copyStack {
-		// Without DiffOp/MergeOp, each test on its own, as before batches.
-		return b.runEach(ctx, r, s, tcs, "")
-	}
 	noCache := b.bc.IsNoCache("")
 	for {
 		res, err := b.solveBatch(ctx, r, s, tcs, noCache)

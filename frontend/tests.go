@@ -66,8 +66,8 @@ func testRunner(c gwclient.Client) testexec.Runner {
 			return testexec.Runner{State: *st, Path: "/dazzlekit"}
 		}
 	}
-	// A fixed unique ID: llb.Local draws a new one per Marshal otherwise, and a test op marshalled
-	// twice (its results, then the diff of its root) would be two ops that both run.
+	// A fixed unique ID: llb.Local draws a new one per Marshal otherwise, and one test op marshalled
+	// twice (by two builds of one `dazzlekit build` session, say) would be two ops that both run.
 	return testexec.Runner{State: llb.Local(RunnerLocal, llb.SharedKeyHint(RunnerLocal), llb.LocalUniqueID(RunnerLocal), llb.WithCustomName("[internal] load test runner")), Path: "/dazzlekit"}
 }
 

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -39,10 +40,23 @@ func TestCopyStackFallback(t *testing.T) {
 	if b, m := owners["base"], layersByOwner(t, merged)["base"]; strings.Join(b, ",") != strings.Join(m, ",") {
 		t.Errorf("base layers differ: %v vs %v", b, m)
 	}
-	for _, want := range []string{"[chunk cleanup] own changes, copied onto full", "[chunk tool] own changes, copied onto full", "[test full] it should run the tool built in another stage"} {
+	for _, want := range []string{"[chunk cleanup] own changes, copied onto full", "[chunk tool] own changes, copied onto full"} {
 		if !strings.Contains(strings.Join(p.names(), "\n"), want) {
 			t.Errorf("no vertex %q; vertices: %v", want, p.names())
 		}
+	}
+	// The image's tests in one op, as with DiffOp/MergeOp: the runner itself tells what a test wrote.
+	if !slices.Contains(p.testsRan(), "[test full] it should run the tool built in another stage") {
+		t.Errorf("the combination's tests did not run; ran %q", p.testsRan())
+	}
+	var ops []string
+	for _, n := range p.ran("[test full] ") {
+		if !strings.Contains(n, "(again alone: ") {
+			ops = append(ops, n)
+		}
+	}
+	if len(ops) != 1 || !strings.Contains(ops[0], " tests: ") {
+		t.Errorf("the combination's tests ran in ops %q, want one", ops)
 	}
 }
 
