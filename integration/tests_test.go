@@ -525,6 +525,12 @@ func TestTestsChangesSeen(t *testing.T) {
 	if log := p.testLog(); strings.Contains(log, "the root is not overlayfs") {
 		t.Fatalf("the runner did not take the container's root for overlayfs:\n%s", log)
 	}
+	// The image of every chunk, a MergeOp of their layers, runs them all in one batch: the first
+	// writer there is append's test, the second of the batch.
+	merged := "[test all chunks] it should come after (again alone: an earlier test wrote /opt/deep/dir/file)"
+	if !slices.Contains(p.ran(merged), merged) {
+		t.Errorf("no op %q; ops of their own: %q", merged, p.ran("(again alone"))
+	}
 	for _, k := range kinds {
 		t.Run(k.name, func(t *testing.T) {
 			alone := p.ran("[test " + k.name + "] it should come after (again alone")
