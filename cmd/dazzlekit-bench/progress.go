@@ -61,7 +61,7 @@ type vtx struct {
 // optionally with the target bake puts first: `[full chunk lang-go:1.24 1/2] RUN ...`.
 var (
 	testName     = regexp.MustCompile(`^\[(?:[A-Za-z0-9_-]+ )?test [^\]]+\] `)
-	testReport   = regexp.MustCompile(`^\[(?:[A-Za-z0-9_-]+ )?test report\] report\.|\] results and files the tests changed$`)
+	testReport   = regexp.MustCompile(`^\[(?:[A-Za-z0-9_-]+ )?test report\] report\.`)
 	chunkRunName = regexp.MustCompile(`^\[(?:[A-Za-z0-9_-]+ )?chunk ([^ \]]+)[^\]]*\] RUN `)
 )
 
