@@ -184,3 +184,59 @@ func TestBuildCommandErrors(t *testing.T) {
 		t.Errorf("%s:minimal was pushed although its test failed", repo)
 	}
 }
+
+// An image the registry holds already, as built, is not pushed again; a tag that holds anything else
+// is pushed as always. What the registry holds afterwards is the same either way.
+func TestBuildCommandSkipsHeldImages(t *testing.T) {
+	e, bin, dir, repo := buildSetup(t)
+	build := func() (string, string) {
+		t.Helper()
+		stdout, stderr, err := runSplit(t, dir, bin, "build", "--addr", e.host, "--registry", repo,
+			"--build-arg", "REGISTRY="+e.registry, "--progress=plain")
+		if err != nil {
+			t.Fatalf("dazzlekit build: %v\n%s", err, stderr)
+		}
+		return stdout, stderr
+	}
+	first, stderr := build()
+	if strings.Contains(stderr, "not pushed again") || !strings.Contains(stderr, "pushing manifest for "+repo+":full") {
+		t.Fatalf("the first build, to an empty repository, did not push every image:\n%s", stderr)
+	}
+	digest := func(comb string) string { return image(t, repo+":"+comb).Digest }
+	minimal, full := digest("minimal"), digest("full")
+
+	again, stderr := build()
+	if want := "dazzlekit build: 2 of 2 images were in the registry already, as built: not pushed again\n"; !strings.Contains(stderr, want) {
+		t.Errorf("stderr has no %q:\n%s", want, stderr)
+	}
+	if strings.Contains(stderr, "pushing ") {
+		t.Errorf("the second build pushed:\n%s", stderr)
+	}
+	if again != first {
+		t.Errorf("the second build printed\n%s\nthe first\n%s", again, first)
+	}
+
+	// full's tag now holds minimal's manifest: full's image is pushed again, minimal's is not.
+	if err := registry.Tag(repo+":minimal", "full"); err != nil {
+		t.Fatal(err)
+	}
+	if got := digest("full"); got != minimal {
+		t.Fatalf("retagging: %s:full is %s, want %s", repo, got, minimal)
+	}
+	third, stderr := build()
+	if want := "dazzlekit build: 1 of 2 images were in the registry already, as built: not pushed again\n"; !strings.Contains(stderr, want) {
+		t.Errorf("stderr has no %q:\n%s", want, stderr)
+	}
+	if !strings.Contains(stderr, "pushing manifest for "+repo+":full") || strings.Contains(stderr, "pushing manifest for "+repo+":minimal") {
+		t.Errorf("want full pushed again and minimal not:\n%s", stderr)
+	}
+	if third != first {
+		t.Errorf("the third build printed\n%s\nthe first\n%s", third, first)
+	}
+	if got := digest("full"); got != full {
+		t.Errorf("%s:full is %s after the build, want %s", repo, got, full)
+	}
+	if got := digest("minimal"); got != minimal {
+		t.Errorf("%s:minimal is %s after the build, want %s", repo, got, minimal)
+	}
+}

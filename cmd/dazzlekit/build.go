@@ -43,7 +43,8 @@ per combination:
   dazzlekit build --registry registry.example/workspace --combination node,python
 
 Tests run with this binary as their runner, so it must be a static Linux build (CGO_ENABLED=0) for
-the builders' platform. It prints each pushed image as name@digest on stdout.
+the builders' platform. It prints each pushed image as name@digest on stdout. A combination whose tag
+holds the image as built already (the same manifest digest) is not pushed again.
 
 Flags:
 `
@@ -157,8 +158,9 @@ func build(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	sess.Allow(filesync.NewFSSyncProvider(dirs))
+	dockerConfig := config.LoadDefaultConfigFile(stderr)
 	sess.Allow(authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
-		AuthConfigProvider: authprovider.LoadAuthConfig(config.LoadDefaultConfigFile(stderr)),
+		AuthConfigProvider: authprovider.LoadAuthConfig(dockerConfig),
 	}))
 	sessionDone := make(chan error, 1)
 	go func() { sessionDone <- sess.Run(context.WithoutCancel(ctx), grpchijack.Dialer(c.ControlClient())) }()
@@ -172,8 +174,22 @@ func build(args []string, stdout, stderr io.Writer) int {
 		Digest  string `json:"containerimage.digest,omitempty"`
 		err     error
 		retries []string // why each earlier attempt to push failed
+		held    bool     // the registry held this very image already: not pushed again
 	}
 	results := make([]result, len(names))
+	// What the tags hold now. A push sends every layer's HEAD request and the manifest, and BuildKit
+	// records each layer's source, whether or not anything changed: in a project whose combinations
+	// mostly did not change, that is most of a build's time. An image is the same when its manifest
+	// digest is, so a combination whose tag holds a manifest is first built without a push, and
+	// pushed only when its digest differs from the tag's.
+	var held []string
+	if *push {
+		refs := make([]string, len(names))
+		for i, name := range names {
+			refs[i] = *registry + ":" + name
+		}
+		held = heldDigests(ctx, refs, dockerConfig)
+	}
 	logs := &logSet{seen: map[logKey]bool{}}
 	var builds, forwards sync.WaitGroup
 	for i, name := range names {
@@ -189,7 +205,7 @@ func build(args []string, stdout, stderr io.Writer) int {
 		builds.Add(1)
 		go func() {
 			defer builds.Done()
-			for attempt := 1; ; attempt++ {
+			solve := func(opt client.SolveOpt) (*client.SolveResponse, error) {
 				ch := make(chan *client.SolveStatus)
 				forwards.Add(1)
 				go func() {
@@ -198,7 +214,24 @@ func build(args []string, stdout, stderr io.Writer) int {
 						all <- logs.dedupe(s)
 					}
 				}()
-				resp, err := c.Build(ctx, opt, "dazzlekit", frontend.Build, ch)
+				return c.Build(ctx, opt, "dazzlekit", frontend.Build, ch)
+			}
+			if held != nil && held[i] != "" {
+				// The same exporter without the push, for the digest the push would give.
+				check := opt
+				check.Exports = []client.ExportEntry{{Type: client.ExporterImage, Attrs: map[string]string{}}}
+				resp, err := solve(check)
+				if err != nil {
+					results[i].err = err
+					return
+				}
+				if d := resp.ExporterResponse[exptypes.ExporterImageDigestKey]; d == held[i] {
+					results[i].Digest, results[i].held = d, true
+					return
+				}
+			}
+			for attempt := 1; ; attempt++ {
+				resp, err := solve(opt)
 				if err != nil && attempt < pushAttempts && *push && isPushError(err) && ctx.Err() == nil {
 					// Everything before the push is cached now, so another attempt only pushes.
 					results[i].retries = append(results[i].retries, oneLine(err.Error()))
@@ -221,9 +254,12 @@ func build(args []string, stdout, stderr io.Writer) int {
 	}
 	printWarnings(stderr, warnings)
 
-	failed := 0
+	failed, unchanged := 0, 0
 	byName := map[string]result{}
 	for i, r := range results {
+		if r.held {
+			unchanged++
+		}
 		for _, why := range r.retries {
 			fmt.Fprintf(stderr, "dazzlekit build: combination %s: pushed again after: %s\n", names[i], why)
 		}
@@ -236,6 +272,9 @@ func build(args []string, stdout, stderr io.Writer) int {
 		if r.Digest != "" {
 			fmt.Fprintf(stdout, "%s@%s\n", r.Name, r.Digest)
 		}
+	}
+	if unchanged > 0 {
+		fmt.Fprintf(stderr, "dazzlekit build: %d of %d images were in the registry already, as built: not pushed again\n", unchanged, len(names))
 	}
 	if *metadata != "" {
 		dt, err := json.MarshalIndent(byName, "", "  ")

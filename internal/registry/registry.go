@@ -191,3 +191,39 @@ func split(ref string) (host, repo, tag string, err error) {
 	}
 	return host, rest, "latest", nil
 }
+
+// Tag makes tag (in ref's repository) hold the manifest ref holds, as `docker buildx imagetools
+// create --tag` would: the same bytes, so the same digest.
+func Tag(ref, tag string) error {
+	host, repo, src, err := split(ref)
+	if err != nil {
+		return err
+	}
+	img := &Image{Ref: ref, host: host, repo: repo}
+	dt, _, err := img.fetch("manifests/" + src)
+	if err != nil {
+		return err
+	}
+	var probe struct {
+		MediaType string `json:"mediaType"`
+	}
+	if err := json.Unmarshal(dt, &probe); err != nil || probe.MediaType == "" {
+		return fmt.Errorf("%s: a manifest without a media type", ref)
+	}
+	u := "http://" + host + "/v2/" + repo + "/manifests/" + tag
+	req, err := http.NewRequest(http.MethodPut, u, bytes.NewReader(dt))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", probe.MediaType)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusCreated {
+		return fmt.Errorf("PUT %s: %s: %s", u, resp.Status, bytes.TrimSpace(body))
+	}
+	return nil
+}
