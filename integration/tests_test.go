@@ -506,6 +506,8 @@ func TestTestsChangesSeen(t *testing.T) {
 		{"backdate", "touch -t 200001010000 /opt/deep/dir/file", "/opt/deep/dir/file"},
 		{"create", "mkdir -p /opt/new/x && : > /opt/new/x/f", "/opt/new/x/f"},
 		{"read", "cat /opt/deep/dir/file /opt/deep/dir/gone", ""},
+		// Not in the root's filesystem, and still seen by the tests after it in the same container.
+		{"shm", "echo x > /dev/shm/left", "/dev/shm/left"},
 	}
 	for _, k := range kinds {
 		files["chunks/"+k.name+"/Dockerfile"] = chunk

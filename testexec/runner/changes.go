@@ -45,6 +45,71 @@ type rootWatch struct {
 	// overlay is true when root is an overlayfs mount, whose copy-up lets the walk skip
 	// directories that did not change.
 	overlay bool
+	// shared is what the container's places outside its root filesystem held at the start.
+	shared map[string]string
+}
+
+// sharedDirs and sysvipcFiles are where a test can leave something for the next one without
+// touching the root's filesystem: POSIX shared memory and message queues (the container's own
+// tmpfs and mqueue mounts), and System V IPC objects, which /proc/sysvipc lists for the container's
+// IPC namespace. The walk skips dev and proc, so these are compared with how they were at the start.
+var (
+	sharedDirs   = []string{"dev/shm", "dev/mqueue"}
+	sysvipcFiles = []string{"proc/sysvipc/shm", "proc/sysvipc/sem", "proc/sysvipc/msg"}
+)
+
+// sharedState lists what sharedDirs and sysvipcFiles hold, by path as the container sees it. A place
+// the container lacks lists nothing, at the start and later alike.
+func (w *rootWatch) sharedState() map[string]string {
+	st := map[string]string{}
+	for _, d := range sharedDirs {
+		names, err := readDirNames(filepath.Join(w.root, d))
+		if err != nil {
+			continue
+		}
+		for _, name := range names {
+			p := filepath.Join(d, name)
+			var s syscall.Stat_t
+			if syscall.Lstat(filepath.Join(w.root, p), &s) == nil {
+				st["/"+p] = fmt.Sprintf("%d.%09d %d %o", s.Ctim.Sec, s.Ctim.Nsec, s.Size, s.Mode)
+			}
+		}
+	}
+	for _, f := range sysvipcFiles {
+		if dt, err := os.ReadFile(filepath.Join(w.root, f)); err == nil {
+			st["/"+f] = string(dt)
+		}
+	}
+	return st
+}
+
+// sharedChanged returns the first place in sharedState that differs from the start, or "".
+func (w *rootWatch) sharedChanged() string {
+	now := w.sharedState()
+	var paths []string
+	for p, v := range now {
+		if w.shared[p] != v {
+			paths = append(paths, p)
+		}
+	}
+	for p := range w.shared {
+		if _, ok := now[p]; !ok {
+			paths = append(paths, p)
+		}
+	}
+	if len(paths) == 0 {
+		return ""
+	}
+	return slices.Min(paths)
+}
+
+func readDirNames(dir string) ([]string, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.Readdirnames(-1)
 }
 
 // overlayfsMagic is OVERLAYFS_SUPER_MAGIC, statfs's f_type of an overlayfs mount.
@@ -79,7 +144,9 @@ func startWatch(root string) (*rootWatch, error) {
 			return nil, err
 		}
 		if after(t, start) {
-			return &rootWatch{root: root, start: start, overlay: sfs.Type == overlayfsMagic}, nil
+			w := &rootWatch{root: root, start: start, overlay: sfs.Type == overlayfsMagic}
+			w.shared = w.sharedState()
+			return w, nil
 		}
 	}
 	return nil, errors.New("the filesystem's clock did not move in 2 s")
@@ -87,8 +154,16 @@ func startWatch(root string) (*rootWatch, error) {
 
 // changed returns a path under the root (as the container sees it, e.g. "/tmp/x") that changed
 // since the watch started, or "" when none did. A directory stands for itself when nothing in it
-// changed: its mode, its owner, or an entry removed.
+// changed: its mode, its owner, or an entry removed. The places in sharedState count too.
 func (w *rootWatch) changed() (string, error) {
+	p, err := w.rootChanged()
+	if p == "" && err == nil {
+		p = w.sharedChanged()
+	}
+	return p, err
+}
+
+func (w *rootWatch) rootChanged() (string, error) {
 	var st syscall.Stat_t
 	if err := syscall.Lstat(w.root, &st); err != nil {
 		return "", err
@@ -96,12 +171,7 @@ func (w *rootWatch) changed() (string, error) {
 	dev := st.Dev
 	var walk func(rel string) (string, error)
 	walk = func(rel string) (string, error) {
-		f, err := os.Open(filepath.Join(w.root, rel))
-		if err != nil {
-			return "", err
-		}
-		names, err := f.Readdirnames(-1)
-		_ = f.Close()
+		names, err := readDirNames(filepath.Join(w.root, rel))
 		if err != nil {
 			return "", err
 		}

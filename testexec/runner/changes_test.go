@@ -62,6 +62,22 @@ func TestRootWatch(t *testing.T) {
 			return os.Chmod(filepath.Join(root, "usr/share"), 0o700)
 		}, "/usr/share", nil},
 		{"new directory", func(root string) error { return os.MkdirAll(filepath.Join(root, "opt/a/b"), 0o755) }, "/opt/a/b", nil},
+		// Outside the root's filesystem, shared by the tests of a batch all the same.
+		{"posix shared memory", func(root string) error {
+			return os.WriteFile(filepath.Join(root, "dev/shm/seg"), []byte("x"), 0o600)
+		}, "/dev/shm/seg", nil},
+		{"posix shared memory changed", func(root string) error {
+			return os.WriteFile(filepath.Join(root, "dev/shm/kept"), []byte("xy"), 0o600)
+		}, "/dev/shm/kept", nil},
+		{"posix shared memory removed", func(root string) error {
+			return os.Remove(filepath.Join(root, "dev/shm/kept"))
+		}, "/dev/shm/kept", nil},
+		{"message queue", func(root string) error {
+			return os.WriteFile(filepath.Join(root, "dev/mqueue/q"), nil, 0o600)
+		}, "/dev/mqueue/q", nil},
+		{"system v ipc", func(root string) error {
+			return os.WriteFile(filepath.Join(root, "proc/sysvipc/shm"), []byte(sysvipcHeader+"0 32768 600 4096 1 1 0 0 0 0 0 0 0 0 0 0\n"), 0o644)
+		}, "/proc/sysvipc/shm", nil},
 		{"container paths", func(root string) error {
 			for _, p := range []string{"etc/hosts", "dev/null", ".dazzlekit/out/results.json"} {
 				if err := os.WriteFile(filepath.Join(root, p), []byte("x"), 0o644); err != nil {
@@ -74,15 +90,18 @@ func TestRootWatch(t *testing.T) {
 		for _, overlay := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/overlay=%v", tt.name, overlay), func(t *testing.T) {
 				root := t.TempDir()
-				for _, d := range []string{"usr/share/doc", "etc", "dev", ".dazzlekit/out"} {
+				for _, d := range []string{"usr/share/doc", "etc", "dev/shm", "dev/mqueue", "proc/sysvipc", ".dazzlekit/out"} {
 					if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
 						t.Fatal(err)
 					}
 				}
-				for _, f := range []string{"usr/share/doc/readme", "etc/hosts", "top"} {
+				for _, f := range []string{"usr/share/doc/readme", "etc/hosts", "top", "dev/shm/kept"} {
 					if err := os.WriteFile(filepath.Join(root, f), nil, 0o644); err != nil {
 						t.Fatal(err)
 					}
+				}
+				if err := os.WriteFile(filepath.Join(root, "proc/sysvipc/shm"), []byte(sysvipcHeader), 0o644); err != nil {
+					t.Fatal(err)
 				}
 				w, err := startWatch(root)
 				if err != nil {
@@ -110,3 +129,6 @@ func TestRootWatch(t *testing.T) {
 		}
 	}
 }
+
+// sysvipcHeader is /proc/sysvipc/shm with no segment.
+const sysvipcHeader = "       key      shmid perms                  size  cpid  lpid nattch   uid   gid  cuid  cgid      atime      dtime      ctime                   rss                  swap\n"
