@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -36,6 +37,24 @@ func buildSetup(t *testing.T) (e env, bin, dir, repo string) {
 	return e, filepath.Join(e.runner, "dazzlekit"), copyProject(t, exampleDir("devtools")), strings.TrimSuffix(e.ref(t, "x"), ":x")
 }
 
+// addMinimalAgain adds a combination of the same chunks as minimal, under another name: the same image.
+func addMinimalAgain(t *testing.T, dir string) {
+	t.Helper()
+	config := filepath.Join(dir, "dazzle.yaml")
+	dt, err := os.ReadFile(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := "      chunks: [\"lang:2\", tool, cleanup]\n"
+	if !bytes.Contains(dt, []byte(full)) {
+		t.Fatalf("the example's dazzle.yaml changed:\n%s", dt)
+	}
+	dt = bytes.Replace(dt, []byte(full), []byte(full+"    - name: minimal-again\n      ref: [minimal]\n"), 1)
+	if err := os.WriteFile(config, dt, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // `dazzlekit build` builds and pushes every combination with the frontend in its own process (no
 // frontend image), tests included, and names what it pushed.
 func TestBuildCommandEveryCombination(t *testing.T) {
@@ -54,20 +73,7 @@ func TestBuildCommandEveryCombination(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A combination of the same chunks as minimal, under another name: the same image.
-	config := filepath.Join(dir, "dazzle.yaml")
-	dt, err := os.ReadFile(config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	full := "      chunks: [\"lang:2\", tool, cleanup]\n"
-	if !bytes.Contains(dt, []byte(full)) {
-		t.Fatalf("the example's dazzle.yaml changed:\n%s", dt)
-	}
-	dt = bytes.Replace(dt, []byte(full), []byte(full+"    - name: minimal-again\n      ref: [minimal]\n"), 1)
-	if err := os.WriteFile(config, dt, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	addMinimalAgain(t, dir)
 
 	stdout, stderr, err := runSplit(t, dir, bin, "build", "--addr", e.host, "--registry", repo,
 		"--build-arg", "REGISTRY="+e.registry, "--progress=plain", "--metadata-file", meta)
@@ -83,7 +89,7 @@ func TestBuildCommandEveryCombination(t *testing.T) {
 		Name   string `json:"image.name"`
 		Digest string `json:"containerimage.digest"`
 	}
-	dt, err = os.ReadFile(meta)
+	dt, err := os.ReadFile(meta)
 	if err == nil {
 		err = json.Unmarshal(dt, &recorded)
 	}
@@ -186,9 +192,11 @@ func TestBuildCommandErrors(t *testing.T) {
 }
 
 // An image the registry holds already, as built, is not pushed again; a tag that holds anything else
-// is pushed as always. What the registry holds afterwards is the same either way.
+// is pushed as always. What the registry holds afterwards is the same either way. minimal-again builds
+// minimal's image, in minimal's solve, which pushes to whichever of the two tags needs it.
 func TestBuildCommandSkipsHeldImages(t *testing.T) {
 	e, bin, dir, repo := buildSetup(t)
+	addMinimalAgain(t, dir)
 	build := func() (string, string) {
 		t.Helper()
 		stdout, stderr, err := runSplit(t, dir, bin, "build", "--addr", e.host, "--registry", repo,
@@ -198,15 +206,25 @@ func TestBuildCommandSkipsHeldImages(t *testing.T) {
 		}
 		return stdout, stderr
 	}
+	pushed := func(stderr string) (tags []string) {
+		for _, m := range regexp.MustCompile(`pushing manifest for `+regexp.QuoteMeta(repo)+`:([a-z-]+)@`).FindAllStringSubmatch(stderr, -1) {
+			tags = append(tags, m[1])
+		}
+		slices.Sort(tags)
+		return slices.Compact(tags)
+	}
 	first, stderr := build()
-	if strings.Contains(stderr, "not pushed again") || !strings.Contains(stderr, "pushing manifest for "+repo+":full") {
-		t.Fatalf("the first build, to an empty repository, did not push every image:\n%s", stderr)
+	if got, want := pushed(stderr), []string{"full", "minimal", "minimal-again"}; !slices.Equal(got, want) || strings.Contains(stderr, "not pushed again") {
+		t.Fatalf("the first build, to an empty repository, pushed %q, want %q:\n%s", got, want, stderr)
 	}
 	digest := func(comb string) string { return image(t, repo+":"+comb).Digest }
 	minimal, full := digest("minimal"), digest("full")
+	if got := digest("minimal-again"); got != minimal {
+		t.Fatalf("%s:minimal-again is %s, want minimal's %s", repo, got, minimal)
+	}
 
 	again, stderr := build()
-	if want := "dazzlekit build: 2 of 2 images were in the registry already, as built: not pushed again\n"; !strings.Contains(stderr, want) {
+	if want := "dazzlekit build: 3 of 3 images were in the registry already, as built: not pushed again\n"; !strings.Contains(stderr, want) {
 		t.Errorf("stderr has no %q:\n%s", want, stderr)
 	}
 	if strings.Contains(stderr, "pushing ") {
@@ -216,27 +234,29 @@ func TestBuildCommandSkipsHeldImages(t *testing.T) {
 		t.Errorf("the second build printed\n%s\nthe first\n%s", again, first)
 	}
 
-	// full's tag now holds minimal's manifest: full's image is pushed again, minimal's is not.
+	// full's tag now holds minimal's manifest, minimal-again's full's: both are pushed again, minimal not.
 	if err := registry.Tag(repo+":minimal", "full"); err != nil {
 		t.Fatal(err)
 	}
-	if got := digest("full"); got != minimal {
-		t.Fatalf("retagging: %s:full is %s, want %s", repo, got, minimal)
+	if err := registry.Tag(repo+"@"+full, "minimal-again"); err != nil {
+		t.Fatal(err)
+	}
+	if digest("full") != minimal || digest("minimal-again") != full {
+		t.Fatal("retagging did not take")
 	}
 	third, stderr := build()
-	if want := "dazzlekit build: 1 of 2 images were in the registry already, as built: not pushed again\n"; !strings.Contains(stderr, want) {
+	if want := "dazzlekit build: 1 of 3 images were in the registry already, as built: not pushed again\n"; !strings.Contains(stderr, want) {
 		t.Errorf("stderr has no %q:\n%s", want, stderr)
 	}
-	if !strings.Contains(stderr, "pushing manifest for "+repo+":full") || strings.Contains(stderr, "pushing manifest for "+repo+":minimal") {
-		t.Errorf("want full pushed again and minimal not:\n%s", stderr)
+	if got, want := pushed(stderr), []string{"full", "minimal-again"}; !slices.Equal(got, want) {
+		t.Errorf("pushed %q, want %q:\n%s", got, want, stderr)
 	}
 	if third != first {
 		t.Errorf("the third build printed\n%s\nthe first\n%s", third, first)
 	}
-	if got := digest("full"); got != full {
-		t.Errorf("%s:full is %s after the build, want %s", repo, got, full)
-	}
-	if got := digest("minimal"); got != minimal {
-		t.Errorf("%s:minimal is %s after the build, want %s", repo, got, minimal)
+	for comb, want := range map[string]string{"full": full, "minimal": minimal, "minimal-again": minimal} {
+		if got := digest(comb); got != want {
+			t.Errorf("%s:%s is %s after the build, want %s", repo, comb, got, want)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -44,7 +45,8 @@ per combination:
 
 Tests run with this binary as their runner, so it must be a static Linux build (CGO_ENABLED=0) for
 the builders' platform. It prints each pushed image as name@digest on stdout. A combination whose tag
-holds the image as built already (the same manifest digest) is not pushed again.
+holds the image as built already (the same manifest digest) is not pushed again, and combinations of
+the same chunks build their one image once, pushed to each of their tags.
 
 Flags:
 `
@@ -182,7 +184,7 @@ func build(args []string, stdout, stderr io.Writer) int {
 	// mostly did not change, that is most of a build's time. An image is the same when its manifest
 	// digest is, so a combination whose tag holds a manifest is first built without a push, and
 	// pushed only when its digest differs from the tag's.
-	var held []string
+	held := make([]string, len(names))
 	if *push {
 		refs := make([]string, len(names))
 		for i, name := range names {
@@ -192,19 +194,40 @@ func build(args []string, stdout, stderr io.Writer) int {
 	}
 	logs := &logSet{seen: map[logKey]bool{}}
 	var builds, forwards sync.WaitGroup
-	for i, name := range names {
+	for _, group := range sameImages(p, names) {
+		first := group[0]
 		opt := client.SolveOpt{
 			SharedSession:         sess,
 			SessionPreInitialized: true,
-			FrontendAttrs:         withTarget(attrs, name),
+			FrontendAttrs:         withTarget(attrs, names[first]),
 		}
 		if *push {
-			results[i].Name = *registry + ":" + name
-			opt.Exports = []client.ExportEntry{{Type: client.ExporterImage, Attrs: map[string]string{"name": results[i].Name, "push": "true"}}}
+			for _, i := range group {
+				results[i].Name = *registry + ":" + names[i]
+			}
+		}
+		// pushTo exports to the tags of the group's combinations (whose tag is among want), pushed.
+		pushTo := func(want func(i int) bool) client.SolveOpt {
+			var tags []string
+			for _, i := range group {
+				if want(i) {
+					tags = append(tags, results[i].Name)
+				}
+			}
+			o := opt
+			o.Exports = []client.ExportEntry{{Type: client.ExporterImage, Attrs: map[string]string{"name": strings.Join(tags, ","), "push": "true"}}}
+			return o
 		}
 		builds.Add(1)
 		go func() {
 			defer builds.Done()
+			// Every combination of the group gets the group's outcome.
+			done := func(digest string, err error, retries []string, unchanged func(i int) bool) {
+				for _, i := range group {
+					results[i].Digest, results[i].err, results[i].retries = digest, err, retries
+					results[i].held = err == nil && unchanged != nil && unchanged(i)
+				}
+			}
 			solve := func(opt client.SolveOpt) (*client.SolveResponse, error) {
 				ch := make(chan *client.SolveStatus)
 				forwards.Add(1)
@@ -216,32 +239,44 @@ func build(args []string, stdout, stderr io.Writer) int {
 				}()
 				return c.Build(ctx, opt, "dazzlekit", frontend.Build, ch)
 			}
-			if held != nil && held[i] != "" {
+			if !*push {
+				_, err := solve(opt)
+				done("", err, nil, nil)
+				return
+			}
+			// unchanged tells the combinations whose tags hold the image already; nil when not checked.
+			var unchanged func(i int) bool
+			run := pushTo(func(int) bool { return true })
+			if slices.ContainsFunc(group, func(i int) bool { return held[i] != "" }) {
 				// The same exporter without the push, for the digest the push would give.
 				check := opt
 				check.Exports = []client.ExportEntry{{Type: client.ExporterImage, Attrs: map[string]string{}}}
 				resp, err := solve(check)
 				if err != nil {
-					results[i].err = err
+					done("", err, nil, nil)
 					return
 				}
-				if d := resp.ExporterResponse[exptypes.ExporterImageDigestKey]; d == held[i] {
-					results[i].Digest, results[i].held = d, true
+				d := resp.ExporterResponse[exptypes.ExporterImageDigestKey]
+				unchanged = func(i int) bool { return held[i] == d }
+				if !slices.ContainsFunc(group, func(i int) bool { return !unchanged(i) }) {
+					done(d, nil, nil, unchanged)
 					return
 				}
+				run = pushTo(func(i int) bool { return !unchanged(i) })
 			}
+			var retries []string
 			for attempt := 1; ; attempt++ {
-				resp, err := solve(opt)
-				if err != nil && attempt < pushAttempts && *push && isPushError(err) && ctx.Err() == nil {
+				resp, err := solve(run)
+				if err != nil && attempt < pushAttempts && isPushError(err) && ctx.Err() == nil {
 					// Everything before the push is cached now, so another attempt only pushes.
-					results[i].retries = append(results[i].retries, oneLine(err.Error()))
+					retries = append(retries, oneLine(err.Error()))
 					continue
 				}
 				if err != nil {
-					results[i].err = err
+					done("", err, retries, nil)
 					return
 				}
-				results[i].Digest = resp.ExporterResponse[exptypes.ExporterImageDigestKey]
+				done(resp.ExporterResponse[exptypes.ExporterImageDigestKey], nil, retries, unchanged)
 				return
 			}
 		}()
@@ -289,6 +324,24 @@ func build(args []string, stdout, stderr io.Writer) int {
 		return fail("%d of %d combinations failed", failed, len(names))
 	}
 	return 0
+}
+
+// sameImages groups names (indexes into it) by the image they build: combinations of the same chunks
+// in the same order build one image (project.SameImageAs), so they build in one solve that tags every
+// one of them, as its first combination. Groups are in the order of their first combination.
+func sameImages(p *project.Project, names []string) [][]int {
+	var groups [][]int
+	at := map[string]int{}
+	for i, n := range names {
+		key := p.SameImageAs(n)
+		if g, ok := at[key]; ok {
+			groups[g] = append(groups[g], i)
+			continue
+		}
+		at[key] = len(groups)
+		groups = append(groups, []int{i})
+	}
+	return groups
 }
 
 // pushAttempts bounds the pushes of one combination. BuildKit can fail a push when several builds
