@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/containerd/containerd/v2/core/remotes/docker"
+	"github.com/containerd/log"
 	"github.com/docker/cli/cli/config/configfile"
+	"github.com/sirupsen/logrus"
 )
 
 // heldDigests returns the digest of the manifest each ref's tag holds in its registry: "" where the
@@ -40,6 +43,11 @@ func heldDigests(ctx context.Context, refs []string, cfg *configfile.ConfigFile)
 		docker.WithPlainHTTP(docker.MatchLocalhost),
 		docker.WithAuthorizer(docker.NewDockerAuthorizer(docker.WithAuthClient(client), docker.WithAuthCreds(creds))),
 	)})
+	// The resolver logs every answer but a manifest (404 for a new tag, 401) at info level: here
+	// each is only a reason to push.
+	quiet := logrus.New()
+	quiet.SetOutput(io.Discard)
+	ctx = log.WithLogger(ctx, logrus.NewEntry(quiet))
 	out := make([]string, len(refs))
 	var wg sync.WaitGroup
 	limit := make(chan struct{}, 8)
