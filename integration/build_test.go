@@ -264,3 +264,29 @@ func TestBuildCommandSkipsHeldImages(t *testing.T) {
 		}
 	}
 }
+
+// --push=false builds and tests every combination and pushes nothing: no name on stdout, no tag.
+func TestBuildCommandNoPush(t *testing.T) {
+	e, bin, dir, repo := buildSetup(t)
+	stdout, stderr, err := runSplit(t, dir, bin, "build", "--addr", e.host, "--registry", repo, "--push=false",
+		"--build-arg", "REGISTRY="+e.registry, "--progress=plain")
+	if err != nil {
+		t.Fatalf("dazzlekit build --push=false: %v\n%s", err, stderr)
+	}
+	if stdout != "" {
+		t.Errorf("stdout names images although nothing was pushed: %q", stdout)
+	}
+	for _, want := range []string{"[test minimal] ", "[test full] "} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("the progress has no %q: the build holds no test op\n%s", want, stderr)
+		}
+	}
+	if strings.Contains(stderr, "pushing ") || strings.Contains(stderr, "not pushed again") {
+		t.Errorf("--push=false pushed or looked at the registry:\n%s", stderr)
+	}
+	for _, comb := range []string{"minimal", "full"} {
+		if _, err := registry.Get(repo + ":" + comb); err == nil {
+			t.Errorf("%s:%s exists after --push=false", repo, comb)
+		}
+	}
+}
