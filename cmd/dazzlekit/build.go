@@ -188,7 +188,8 @@ func build(args []string, stdout, stderr io.Writer) int {
 	if *push {
 		refs := make([]string, len(names))
 		for i, name := range names {
-			refs[i] = *registry + ":" + name
+			results[i].Name = *registry + ":" + name
+			refs[i] = results[i].Name
 		}
 		held = heldDigests(ctx, refs, dockerConfig)
 	}
@@ -200,11 +201,6 @@ func build(args []string, stdout, stderr io.Writer) int {
 			SharedSession:         sess,
 			SessionPreInitialized: true,
 			FrontendAttrs:         withTarget(attrs, names[first]),
-		}
-		if *push {
-			for _, i := range group {
-				results[i].Name = *registry + ":" + names[i]
-			}
 		}
 		// pushTo exports to the tags of the group's combinations (whose tag is among want), pushed.
 		pushTo := func(want func(i int) bool) client.SolveOpt {
