@@ -26,6 +26,7 @@ func main() {
 		case runner.BatchCommand:
 			os.Exit(runTests(os.Args[2:]))
 		case "build":
+			frontendGC() // it is the frontend of every combination at once
 			os.Exit(build(os.Args[2:], os.Stdout, os.Stderr))
 		case "bake":
 			os.Exit(bake(os.Args[2:], os.Stdout, os.Stderr))
