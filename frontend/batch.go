@@ -3,7 +3,9 @@ package frontend
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dazzlekit/dazzlekit/project"
@@ -11,8 +13,10 @@ import (
 	"github.com/dazzlekit/dazzlekit/testexec/runner"
 	"github.com/moby/buildkit/client/llb"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
+	digest "github.com/opencontainers/go-digest"
 	"github.com/pkg/errors"
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/singleflight"
 )
 
 // testWorkdir is where tests run: in /, not the image's WORKDIR, as dazzle runs them there, and a
@@ -93,7 +97,79 @@ func batchName(label string, tcs []testCase) string {
 // what it wrote, which it would not in dazzle, where every test has a container of its own: the
 // tests after it then run again in containers of their own.
 func (b *builder) runBatch(ctx context.Context, r testexec.Runner, s subject, tcs []testCase) ([]Outcome, error) {
+	memo := memoFrom(ctx)
 	noCache := b.bc.IsNoCache("")
+	if memo == nil || noCache {
+		return b.runBatchOnce(ctx, r, s, tcs, noCache)
+	}
+	def, err := b.marshal.Marshal(ctx, b.batchState(r, s, tcs, false))
+	if err != nil {
+		return nil, err
+	}
+	// The terminal op names the whole graph it stands on, and the label is the outcomes' subject.
+	key := digest.FromBytes(def.Def[len(def.Def)-1]).String() + " " + s.label
+	return memo.run(key, func() ([]Outcome, error) { return b.runBatchOnce(ctx, r, s, tcs, false) })
+}
+
+// WithSharedTests returns a context under which the builds run with it share the outcomes of the
+// test batches that passed: one batch, the same ops on the same subject in several builds, then
+// runs once for all of them. `dazzlekit build` runs the build of every combination in one process
+// and one session, where a chunk's image and its tests are the same ops in the build of every
+// combination holding the chunk, and BuildKit would answer all but the first from its cache with the
+// same results, after a solve of the whole graph under the test op and a mount to read them: about
+// 300 of each in a warm build of gitpod's 41 combinations, for 75 distinct batches. Only batches
+// whose tests all passed are kept, so a failed test runs again, as the cache would not have kept
+// it either. Without it (a frontend image serves one build) every batch is solved.
+func WithSharedTests(ctx context.Context) context.Context {
+	return context.WithValue(ctx, batchMemoKey{}, &batchMemo{passed: map[string][]Outcome{}})
+}
+
+type batchMemoKey struct{}
+
+func memoFrom(ctx context.Context) *batchMemo {
+	m, _ := ctx.Value(batchMemoKey{}).(*batchMemo)
+	return m
+}
+
+// batchMemo is what WithSharedTests shares: the outcomes of the batches that passed, by key.
+type batchMemo struct {
+	mu     sync.Mutex
+	passed map[string][]Outcome
+	// running lets the builds that reach a batch at once, as `dazzlekit build` starts them all, wait
+	// for the one already running it.
+	running singleflight.Group
+}
+
+// run returns the passed outcomes kept for key, or runs the batch with run. A build sharing
+// another's run that failed runs the batch itself: the failure may be the other build's own (it
+// was cancelled), not the batch's.
+func (m *batchMemo) run(key string, run func() ([]Outcome, error)) ([]Outcome, error) {
+	m.mu.Lock()
+	outs, ok := m.passed[key]
+	m.mu.Unlock()
+	if ok {
+		return slices.Clone(outs), nil
+	}
+	mine := false
+	v, err, _ := m.running.Do(key, func() (any, error) {
+		mine = true
+		outs, err := run()
+		if err == nil && !slices.ContainsFunc(outs, func(o Outcome) bool { return o.Result != "passed" }) {
+			m.mu.Lock()
+			m.passed[key] = outs
+			m.mu.Unlock()
+		}
+		return outs, err
+	})
+	if err != nil && !mine {
+		return run()
+	}
+	outs, _ = v.([]Outcome)
+	return slices.Clone(outs), err
+}
+
+// runBatchOnce is runBatch without the memo: noCache runs the tests ignoring the cache.
+func (b *builder) runBatchOnce(ctx context.Context, r testexec.Runner, s subject, tcs []testCase, noCache bool) ([]Outcome, error) {
 	for {
 		res, err := b.solveBatch(ctx, r, s, tcs, noCache)
 		if err != nil {
@@ -145,19 +221,7 @@ func (b *builder) runEach(ctx context.Context, r testexec.Runner, s subject, tcs
 
 // solveBatch runs tcs against s and returns their results.
 func (b *builder) solveBatch(ctx context.Context, r testexec.Runner, s subject, tcs []testCase, ignoreCache bool) (*runner.BatchResult, error) {
-	tests := make([]runner.BatchTest, len(tcs))
-	for i, tc := range tcs {
-		tests[i] = batchTest(s, tc.test, b.opt.TestTimeout)
-	}
-	var env []string
-	if s.image != nil {
-		env = s.image.Config.Env
-	}
-	var opts []llb.RunOption
-	if ignoreCache {
-		opts = append(opts, llb.IgnoreCache)
-	}
-	out := testexec.ExecBatch(s.state, env, testWorkdir, r, tests, tcs[0].test.Network, batchName(s.opLabel, tcs), opts...)
+	out := b.batchState(r, s, tcs, ignoreCache)
 	where := func(err error) error {
 		return errors.Wrapf(err, "running the tests of %s (%s)", s.label, tcs[0].test.File)
 	}
@@ -183,4 +247,21 @@ func (b *builder) solveBatch(ctx context.Context, r testexec.Runner, s subject, 
 		return nil, where(errors.New("the test runner is older than the frontend: it does not say whether a test changed the image's files; use the runner of the same dazzlekit version"))
 	}
 	return &res, nil
+}
+
+// batchState is the output of the exec op that runs tcs against s.
+func (b *builder) batchState(r testexec.Runner, s subject, tcs []testCase, ignoreCache bool) llb.State {
+	tests := make([]runner.BatchTest, len(tcs))
+	for i, tc := range tcs {
+		tests[i] = batchTest(s, tc.test, b.opt.TestTimeout)
+	}
+	var env []string
+	if s.image != nil {
+		env = s.image.Config.Env
+	}
+	var opts []llb.RunOption
+	if ignoreCache {
+		opts = append(opts, llb.IgnoreCache)
+	}
+	return testexec.ExecBatch(s.state, env, testWorkdir, r, tests, tcs[0].test.Network, batchName(s.opLabel, tcs), opts...)
 }

@@ -194,6 +194,9 @@ func build(args []string, stdout, stderr io.Writer) int {
 		held = heldDigests(ctx, refs, dockerConfig)
 	}
 	logs := &logSet{seen: map[logKey]bool{}}
+	// The builds share the outcomes of the test batches they have in common (a chunk's tests, in every
+	// combination holding it): each passed batch runs, or is read from the cache, once for all of them.
+	shared := frontend.WithSharedTests(ctx)
 	var builds, forwards sync.WaitGroup
 	for _, group := range sameImages(p, names) {
 		first := group[0]
@@ -233,7 +236,7 @@ func build(args []string, stdout, stderr io.Writer) int {
 						all <- logs.dedupe(s)
 					}
 				}()
-				return c.Build(ctx, opt, "dazzlekit", frontend.Build, ch)
+				return c.Build(shared, opt, "dazzlekit", frontend.Build, ch)
 			}
 			if !*push {
 				_, err := solve(opt)
