@@ -255,6 +255,13 @@ func (b *builder) batchState(r testexec.Runner, s subject, tcs []testCase, ignor
 	for i, tc := range tcs {
 		tests[i] = batchTest(s, tc.test, b.opt.TestTimeout)
 	}
+	env, opts := s.execInputs(ignoreCache)
+	return testexec.ExecBatch(s.state, env, testWorkdir, r, tests, tcs[0].test.Network, batchName(s.opLabel, tcs), opts...)
+}
+
+// execInputs are what a test op on s starts from: the image's environment, and IgnoreCache when the
+// test must run again whatever the cache holds.
+func (s subject) execInputs(ignoreCache bool) ([]string, []llb.RunOption) {
 	var env []string
 	if s.image != nil {
 		env = s.image.Config.Env
@@ -263,5 +270,5 @@ func (b *builder) batchState(r testexec.Runner, s subject, tcs []testCase, ignor
 	if ignoreCache {
 		opts = append(opts, llb.IgnoreCache)
 	}
-	return testexec.ExecBatch(s.state, env, testWorkdir, r, tests, tcs[0].test.Network, batchName(s.opLabel, tcs), opts...)
+	return env, opts
 }

@@ -243,14 +243,7 @@ func assertLine(t project.Test, failed []assert.AssertionOutcome) int {
 func (b *builder) runOne(ctx context.Context, r testexec.Runner, s subject, t project.Test, ignoreCache bool, note string) (*runner.Result, error) {
 	bt := batchTest(s, t, b.opt.TestTimeout)
 	spec := testexec.Spec{Desc: t.Desc, Argv: bt.Spec.Argv, Env: t.Env, User: bt.Spec.User, PTY: bt.Spec.PTY, Network: t.Network, Timeout: bt.Spec.Timeout}
-	var env []string
-	if s.image != nil {
-		env = s.image.Config.Env
-	}
-	var opts []llb.RunOption
-	if ignoreCache {
-		opts = append(opts, llb.IgnoreCache)
-	}
+	env, opts := s.execInputs(ignoreCache)
 	name := fmt.Sprintf("[test %s] %s", s.opLabel, t.Desc)
 	if note != "" {
 		name += " (" + note + ")"
