@@ -1,6 +1,7 @@
 package main
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -168,6 +169,39 @@ func TestCIProjectMatchesWorkspaceImages(t *testing.T) {
 		got, err := model.Combination(c.Name)
 		if err != nil || !slices.Equal(names(got), names(want)) {
 			t.Errorf("combination %s: %v (%v), workspace-images has %v", c.Name, names(got), err, names(want))
+		}
+	}
+}
+
+// Each tool's figure is the median of its own runs, whatever another tool's count, and the table
+// shows every run's time beside it, so a median of three never hides a run that went astray.
+func TestCITableMedians(t *testing.T) {
+	dir := t.TempDir()
+	ci, err := newCIProject(dir, "localhost:5055", 2, "lang-c", "lang-node")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var runs []Run
+	add := func(tool string, secs ...float64) {
+		for i, s := range secs {
+			runs = append(runs, Run{N: ci.chunkCount(), Rep: i, Tool: tool, Scenario: scCold, Project: "ci", Seconds: s, OK: true})
+		}
+	}
+	add(toolDazzle, 400)
+	add(toolBake, 50, 60, 55)
+	add(toolBuild, 44.5, 36, 40)
+	res := summarizeCI(ci, runs)
+	got := map[string]float64{}
+	for _, s := range res.Summary {
+		got[s.Tool] = s.Median
+	}
+	if want := map[string]float64{toolDazzle: 400, toolBake: 55, toolBuild: 40}; !maps.Equal(got, want) {
+		t.Errorf("medians %v, want %v", got, want)
+	}
+	table := res.table()
+	for _, line := range []string{"400.0s", "55.0s", "40.0s", "  400.0\n", "  50.0 60.0 55.0\n", "  44.5 36.0 40.0\n", "0.73x"} {
+		if !strings.Contains(table, line) {
+			t.Errorf("table lacks %q:\n%s", line, table)
 		}
 	}
 }

@@ -52,14 +52,10 @@ func summarizeCI(p *ciProject, runs []Run) *CIResults {
 
 func (ci *CIResults) table() string {
 	var b strings.Builder
-	reps := 0
-	for _, s := range ci.Summary {
-		reps = max(reps, s.Reps)
-	}
-	fmt.Fprintf(&b, "\nCI scale (gitpod workspace-images' shape): %d chunk folders, %d chunks (%d in combinations), %d combinations, %d RUN steps of ~1 s and 2 MB per chunk; median of %d run(s)\n",
-		ci.Folders, ci.Chunks, ci.UsedChunks, ci.Combinations, ciStepsPerChunk, reps)
+	fmt.Fprintf(&b, "\nCI scale (gitpod workspace-images' shape): %d chunk folders, %d chunks (%d in combinations), %d combinations, %d RUN steps of ~1 s and 2 MB per chunk; the median of each tool's runs, every run's time in the last column\n",
+		ci.Folders, ci.Chunks, ci.UsedChunks, ci.Combinations, ciStepsPerChunk)
 	fmt.Fprintf(&b, "need: the least work a scenario demands, every chunk tested alone and in each distinct combination image holding it; %s RUN s: the edited chunk folder's RUN steps, summed from the progress stream\n", ci.EditChunk)
-	fmt.Fprintf(&b, "%-16s %-22s %9s %8s %6s %11s %15s %10s %9s\n", "scenario", "tool", "median", "RUN ran", "tests", "exec cached", "vertices ran/c", ci.EditChunk+" RUN s", "x bake")
+	fmt.Fprintf(&b, "%-16s %-22s %9s %8s %6s %11s %15s %10s %9s  %s\n", "scenario", "tool", "median", "RUN ran", "tests", "exec cached", "vertices ran/c", ci.EditChunk+" RUN s", "x bake", "runs")
 	for _, sc := range ciScenarios {
 		n := ci.Need[sc]
 		fmt.Fprintf(&b, "%-16s %-22s %9s %8d %6d   (%s)\n", sc, "need", "", n.Run, n.Tests, n.Why)
@@ -79,9 +75,18 @@ func (ci *CIResults) table() string {
 			if s.Failed > 0 {
 				med += fmt.Sprintf(" (%d failed)", s.Failed)
 			}
-			fmt.Fprintf(&b, "%-16s %-22s %9s %8d %6d %11d %15s %10.1f %9s\n", "", s.Tool, med, s.Steps.RunRan, s.Steps.TestsRan,
-				s.Steps.ExecCached, fmt.Sprintf("%d/%d", s.Steps.VertexRan, s.Steps.VertexCached), s.EditedRunSeconds, ratio)
+			fmt.Fprintf(&b, "%-16s %-22s %9s %8d %6d %11d %15s %10.1f %9s  %s\n", "", s.Tool, med, s.Steps.RunRan, s.Steps.TestsRan,
+				s.Steps.ExecCached, fmt.Sprintf("%d/%d", s.Steps.VertexRan, s.Steps.VertexCached), s.EditedRunSeconds, ratio, runTimes(s.All))
 		}
 	}
 	return b.String()
+}
+
+// runTimes lists every run's time in the order the runs ran, so a median shows its spread.
+func runTimes(all []float64) string {
+	ts := make([]string, len(all))
+	for i, v := range all {
+		ts[i] = fmt.Sprintf("%.1f", v)
+	}
+	return strings.Join(ts, " ")
 }
