@@ -82,7 +82,8 @@ func (ci *CIResults) table() string {
 	return b.String()
 }
 
-// runTimes lists every run's time in the order the runs ran, so a median shows its spread.
+// runTimes lists the time of every run that succeeded, in the order they ran, so a median shows
+// its spread (the median column counts the failed ones).
 func runTimes(all []float64) string {
 	ts := make([]string, len(all))
 	for i, v := range all {

@@ -95,8 +95,8 @@ func main() {
 	flag.StringVar(&projects, "scenarios", "sizes,ci", "projects to run: sizes (N independent chunks, -sizes), ci (CI-scale, workspace-images' shape)")
 	flag.IntVar(&c.ciCombinations, "ci-combinations", 0, "keep the CI-scale project's first K combinations and the chunks they use (0: all 41)")
 	// A dazzlekit run of the CI-scale project varies by several seconds from one run to the next
-	// (a cold build by over 20%), a dazzle run by under 1% of its ten minutes: a median of three
-	// tells what dazzlekit costs, one dazzle run what dazzle does.
+	// (a cold build by over 20%), a cold dazzle run by a few percent of its seven minutes: a median
+	// of three tells what dazzlekit costs, one dazzle run (over 20 minutes) what dazzle does.
 	flag.IntVar(&c.ciReps, "ci-reps", 3, "repetitions of the CI-scale project through dazzlekit (bake and build)")
 	flag.IntVar(&c.ciRepsDazzle, "ci-reps-dazzle", 1, "repetitions of the CI-scale project through dazzle")
 	flag.StringVar(&c.ciEditChunk, "ci-edit-chunk", "lang-c", "chunk folder whose first RUN step the CI-scale edit-one-chunk scenario changes")
