@@ -8,8 +8,8 @@
 # runs prune the build cache, which must never touch a daemon someone else uses. The registry port is
 # REGISTRY_PORT (default 5055). dazzle is built once from the Go module proxy into
 # ${XDG_CACHE_HOME:-~/.cache}/dazzlekit/dazzle-v0.1.17 (never into the clone) by hack/dazzle.sh.
-# BENCH_FLAGS passes flags to cmd/dazzlekit-bench, e.g. BENCH_FLAGS="-sizes 8 -reps 1", or only a cut-down
-# CI-scale project: BENCH_FLAGS="-scenarios ci -ci-combinations 4".
+# BENCH_FLAGS passes flags to cmd/dazzlekit-bench, e.g. BENCH_FLAGS="-scenarios sizes -sizes 8 -reps 1", or only a cut-down
+# CI-scale project: BENCH_FLAGS="-scenarios ci -ci-combinations 4 -ci-reps 1".
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
