@@ -2,8 +2,11 @@ package integration
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,8 +14,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dazzlekit/dazzlekit/internal/registry"
+	controlapi "github.com/moby/buildkit/api/services/control"
+	"github.com/moby/buildkit/client"
 )
 
 // runSplit runs a command and returns its stdout and stderr apart.
@@ -202,6 +208,7 @@ func TestBuildCommandErrors(t *testing.T) {
 func TestBuildCommandSkipsHeldImages(t *testing.T) {
 	e, bin, dir, repo := buildSetup(t)
 	addMinimalAgain(t, dir)
+	since := time.Now()
 	build := func() (string, string) {
 		t.Helper()
 		stdout, stderr, err := runSplit(t, dir, bin, "build", "--addr", e.host, "--registry", repo,
@@ -232,7 +239,16 @@ func TestBuildCommandSkipsHeldImages(t *testing.T) {
 		t.Fatalf("%s:minimal-again is %s, want minimal's %s", repo, got, minimal)
 	}
 
+	// Every build that pushed is in BuildKit's history, under its tags, and no probe of what the
+	// registry holds is: the second build pushes nothing, so it records nothing of this repository.
+	digests := []string{minimal, full}
+	if got := recordedBuilds(t, e.host, since, repo, digests); len(got) != 2 {
+		t.Errorf("BuildKit's history holds %d builds of %s after the first build, want 2 (minimal's image, full's): %q", len(got), repo, got)
+	}
 	again, stderr := build()
+	if got := recordedBuilds(t, e.host, since, repo, digests); len(got) != 2 {
+		t.Errorf("BuildKit's history holds %d builds of %s after a build that pushed nothing, want the first build's 2: %q", len(got), repo, got)
+	}
 	if want := "dazzlekit build: 3 of 3 images were in the registry already, as built: not pushed again\n"; !strings.Contains(stderr, want) {
 		t.Errorf("stderr has no %q:\n%s", want, stderr)
 	}
@@ -262,6 +278,9 @@ func TestBuildCommandSkipsHeldImages(t *testing.T) {
 	}
 	if third != first {
 		t.Errorf("the third build printed\n%s\nthe first\n%s", third, first)
+	}
+	if got := recordedBuilds(t, e.host, since, repo, digests); len(got) != 4 {
+		t.Errorf("BuildKit's history holds %d builds of %s after the third build, want 4 (2 more, one per push): %q", len(got), repo, got)
 	}
 	for comb, want := range map[string]string{"full": full, "minimal": minimal, "minimal-again": minimal} {
 		if got := digest(comb); got != want {
@@ -294,4 +313,58 @@ func TestBuildCommandNoPush(t *testing.T) {
 			t.Errorf("%s:%s exists after --push=false", repo, comb)
 		}
 	}
+}
+
+// recordedBuilds lists the builds in BuildKit's history (as buildx history shows it) since a time
+// that exported one of digests or pushed to repo: each as its exporter's name, or the digest it
+// exported. The integration tests run one at a time, and no other package builds what they build.
+func recordedBuilds(t *testing.T, host string, since time.Time, repo string, digests []string) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := client.New(ctx, host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	stream, err := c.ControlClient().ListenBuildHistory(ctx, &controlapi.BuildHistoryRequest{EarlyExit: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for {
+		ev, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := ev.Record
+		if rec == nil || ev.Type == controlapi.BuildHistoryEventType_DELETED || rec.CreatedAt.AsTime().Before(since) {
+			continue
+		}
+		what := ""
+		for _, exp := range rec.Exporters {
+			if n := exp.Attrs["name"]; strings.HasPrefix(n, repo+":") {
+				what = n
+			}
+		}
+		if res := rec.Result; what == "" && res != nil {
+			descs := []*controlapi.Descriptor{res.ResultDeprecated}
+			for _, d := range res.Results {
+				descs = append(descs, d)
+			}
+			for _, d := range descs {
+				if d != nil && slices.Contains(digests, d.Digest) {
+					what = d.Digest
+				}
+			}
+		}
+		if what != "" {
+			out = append(out, what)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

@@ -247,8 +247,15 @@ func build(args []string, stdout, stderr io.Writer) int {
 			var unchanged func(i int) bool
 			run := pushTo(func(int) bool { return true })
 			if slices.ContainsFunc(group, func(i int) bool { return held[i] != "" }) {
-				// The same exporter without the push, for the digest the push would give.
+				// The same exporter without the push, for the digest the push would give. It is left out
+				// of BuildKit's build history (buildx history, Docker Desktop's builds), as buildx leaves
+				// out its own internal builds. BuildKit stores with every record the build's whole
+				// progress stream and a provenance attestation: recording these probes took about half
+				// of a build of 41 combinations where nothing changed (2.25 s against 1.14 s without,
+				// medians of 3 runs), and a probe is no build a user asked for. A build that pushes is
+				// recorded, as always.
 				check := opt
+				check.Internal = true
 				check.Exports = []client.ExportEntry{{Type: client.ExporterImage, Attrs: map[string]string{}}}
 				resp, err := solve(check)
 				if err != nil {
