@@ -242,11 +242,11 @@ func TestBuildCommandSkipsHeldImages(t *testing.T) {
 	// Every build that pushed is in BuildKit's history, under its tags, and no probe of what the
 	// registry holds is: the second build pushes nothing, so it records nothing of this repository.
 	digests := []string{minimal, full}
-	if got := recordedBuilds(t, e.host, since, repo, digests); len(got) != 2 {
+	if got := e.recordedBuilds(t, since, repo, digests); len(got) != 2 {
 		t.Errorf("BuildKit's history holds %d builds of %s after the first build, want 2 (minimal's image, full's): %q", len(got), repo, got)
 	}
 	again, stderr := build()
-	if got := recordedBuilds(t, e.host, since, repo, digests); len(got) != 2 {
+	if got := e.recordedBuilds(t, since, repo, digests); len(got) != 2 {
 		t.Errorf("BuildKit's history holds %d builds of %s after a build that pushed nothing, want the first build's 2: %q", len(got), repo, got)
 	}
 	if want := "dazzlekit build: 3 of 3 images were in the registry already, as built: not pushed again\n"; !strings.Contains(stderr, want) {
@@ -279,7 +279,7 @@ func TestBuildCommandSkipsHeldImages(t *testing.T) {
 	if third != first {
 		t.Errorf("the third build printed\n%s\nthe first\n%s", third, first)
 	}
-	if got := recordedBuilds(t, e.host, since, repo, digests); len(got) != 4 {
+	if got := e.recordedBuilds(t, since, repo, digests); len(got) != 4 {
 		t.Errorf("BuildKit's history holds %d builds of %s after the third build, want 4 (2 more, one per push): %q", len(got), repo, got)
 	}
 	for comb, want := range map[string]string{"full": full, "minimal": minimal, "minimal-again": minimal} {
@@ -318,11 +318,11 @@ func TestBuildCommandNoPush(t *testing.T) {
 // recordedBuilds lists the builds in BuildKit's history (as buildx history shows it) since a time
 // that exported one of digests or pushed to repo: each as its exporter's name, or the digest it
 // exported. The integration tests run one at a time, and no other package builds what they build.
-func recordedBuilds(t *testing.T, host string, since time.Time, repo string, digests []string) []string {
+func (e env) recordedBuilds(t *testing.T, since time.Time, repo string, digests []string) []string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	c, err := client.New(ctx, host)
+	c, err := client.New(ctx, e.host)
 	if err != nil {
 		t.Fatal(err)
 	}
