@@ -396,8 +396,11 @@ func (c *config) ciSequence(rep int, tool string) (*ciProject, []Run) {
 			r.Steps.RunRan, r.Steps.TestsRan, r.Steps.ExecCached, p.EditChunk, r.Steps.folderRunSeconds(p.EditChunk), status)
 		runs = append(runs, r)
 	}
-	if tool == toolBake {
+	switch tool {
+	case toolBake:
 		runs = append(runs, c.ciFloor(p, rep, repo, logDir)...)
+	case toolBuild:
+		runs = append(runs, c.ciTestFloor(p, rep, repo, logDir))
 	}
 	return p, runs
 }
@@ -473,4 +476,79 @@ func (c *config) ciFloor(p *ciProject, rep int, repo, logDir string) []Run {
 		runs = append(runs, r)
 	}
 	return runs
+}
+
+// testImages are the images an edit of folder f's first test has to rerun it in, as need counts
+// them: each of f's chunks alone, then each distinct combination image holding one of them. Each is
+// named by a combination holding it, a chunk alone (which no tool pushes) by the first combination
+// holding that chunk.
+func (p *ciProject) testImages(f string) []string {
+	var out []string
+	for _, ch := range p.usedChunks() {
+		if folderOf(ch) != f {
+			continue
+		}
+		for _, c := range p.combs {
+			if slices.Contains(p.resolve(c.name), ch) {
+				out = append(out, c.name)
+				break
+			}
+		}
+	}
+	var seen [][]string
+	for _, c := range p.combs {
+		chunks := p.resolve(c.name)
+		if !slices.ContainsFunc(chunks, func(ch string) bool { return folderOf(ch) == f }) ||
+			slices.ContainsFunc(seen, func(s []string) bool { return slices.Equal(s, chunks) }) {
+			continue
+		}
+		seen = append(seen, chunks)
+		out = append(out, c.name)
+	}
+	return out
+}
+
+// testFloorDockerfile runs the edited test's command once in each of images (tags of repo), each in
+// a container of its own: a stage per image whose RUN differs from every other's (the stage's index)
+// and from every earlier run's (run), and a last stage that needs each stage's result.
+func (p *ciProject) testFloorDockerfile(repo string, images []string, run int) string {
+	var b strings.Builder
+	for i, img := range images {
+		fmt.Fprintf(&b, "FROM %s:%s AS t%d\nRUN [\"%s\", \"floor-%d-%d\"]\n", repo, img, i, p.EditTest, run, i)
+	}
+	b.WriteString("FROM scratch\n")
+	for i := range images {
+		fmt.Fprintf(&b, "COPY --from=t%d /opt/%s/version /t%d\n", i, p.EditTest, i)
+	}
+	return b.String()
+}
+
+// ciTestFloor measures the least that editing one test costs any tool that runs a test in a
+// container of each image holding it, as dazzle and dazzlekit do: one build through the Dockerfile
+// frontend built into buildkitd (no frontend container, no export, no push) that runs only the
+// edited test's command, once per image need counts, each in a container of its own, in the images
+// `dazzlekit build` pushed. The first build brings those images' layers into snapshots; the second
+// runs the same containers again with new commands and is the floor under "edit one test".
+func (c *config) ciTestFloor(p *ciProject, rep int, repo, logDir string) Run {
+	dir := filepath.Join(filepath.Dir(logDir), filepath.Base(logDir)+"-testfloor")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		fatalf("%v", err)
+	}
+	images := p.testImages(p.EditTest)
+	var r Run
+	for i, sc := range []string{"unpack", scEditTest} {
+		if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(p.testFloorDockerfile(repo, images, i)), 0o644); err != nil {
+			fatalf("%v", err)
+		}
+		r = Run{N: p.chunkCount(), Rep: rep, Tool: toolTestFloor, Scenario: sc, Project: "ci",
+			Log: filepath.Join(logDir, fmt.Sprintf("testfloor-%d-%s.log", i, strings.ReplaceAll(sc, " ", "-")))}
+		logf("CI scale rep %d %-16s %-16s ...", rep+1, toolTestFloor, sc)
+		c.run(&r, []command{{argv: []string{c.buildctl, "--addr", c.addr, "build", "--progress=rawjson", "--frontend", "dockerfile.v0",
+			"--local", "context=" + dir, "--local", "dockerfile=" + dir}}}, parseRawJSON)
+		logf("CI scale rep %d %-16s %-16s %7.1fs  RUN %d for %d images", rep+1, toolTestFloor, sc, r.Seconds, r.Steps.RunRan, len(images))
+		if !r.OK {
+			fatalf("the %s build failed: %s (log %s)", toolTestFloor, firstLine(r.Error), r.Log)
+		}
+	}
+	return r
 }

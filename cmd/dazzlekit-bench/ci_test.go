@@ -1,9 +1,11 @@
 package main
 
 import (
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -202,6 +204,84 @@ func TestCITableMedians(t *testing.T) {
 	for _, line := range []string{"400.0s", "55.0s", "40.0s", "  400.0\n", "  50.0 60.0 55.0\n", "  44.5 36.0 40.0\n", "0.73x"} {
 		if !strings.Contains(table, line) {
 			t.Errorf("table lacks %q:\n%s", line, table)
+		}
+	}
+}
+
+// The test floor runs as many containers as need counts for an edited test, each in an image that
+// holds the test, and no two of them are one op BuildKit could share.
+func TestCITestFloor(t *testing.T) {
+	p, err := newCIProject(t.TempDir(), "localhost:5055", 0, "lang-c", "lang-node")
+	if err != nil {
+		t.Fatal(err)
+	}
+	images := p.testImages("lang-node")
+	if want := p.need(scEditTest).Tests; len(images) != want {
+		t.Errorf("%d images %v, need counts %d", len(images), images, want)
+	}
+	for i, img := range images {
+		if !slices.ContainsFunc(p.resolve(img), func(ch string) bool { return folderOf(ch) == "lang-node" }) {
+			t.Errorf("image %d, %s, holds no lang-node chunk: %v", i, img, p.resolve(img))
+		}
+	}
+	// The six chunks alone come first, each named by the first combination holding it.
+	if want := []string{"node-18", "node-20", "gitpod-dev", "node-23", "full", "node"}; !slices.Equal(images[:6], want) {
+		t.Errorf("chunk images %v, want %v", images[:6], want)
+	}
+	df := p.testFloorDockerfile("localhost:5055/r", images, 1)
+	runs := regexp.MustCompile(`(?m)^RUN \["lang-node", "floor-1-[0-9]+"\]$`).FindAllString(df, -1)
+	if slices.Sort(runs); len(slices.Compact(runs)) != len(images) {
+		t.Errorf("%d distinct RUN lines for %d images:\n%s", len(runs), len(images), df)
+	}
+	if !strings.Contains(df, "FROM localhost:5055/r:node-18 AS t0\n") || !strings.Contains(df, fmt.Sprintf("COPY --from=t%d /opt/lang-node/version /t%d\n", len(images)-1, len(images)-1)) {
+		t.Errorf("Dockerfile:\n%s", df)
+	}
+}
+
+// The CI-scale targets come from the same run's medians; editing one test is out of reach only
+// when the floor measured beside it is itself over the target.
+func TestCITargets(t *testing.T) {
+	ci, err := newCIProject(t.TempDir(), "localhost:5055", 0, "lang-c", "lang-node")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		floor    float64
+		build    float64
+		want     string
+		measured string
+	}{
+		{floor: 2.7, build: 6.0, want: "limit", measured: "6.0 s; tests alone (floor) 2.7 s"},
+		{floor: 1.5, build: 6.0, want: "missed", measured: "6.0 s; tests alone (floor) 1.5 s"},
+		{floor: 2.7, build: 1.9, want: "met", measured: "1.9 s; tests alone (floor) 2.7 s"},
+	} {
+		runs := []Run{
+			{Tool: toolDazzle, Scenario: scCold, Seconds: 400},
+			{Tool: toolBuild, Scenario: scCold, Seconds: 38},
+			{Tool: toolBuild, Scenario: scWarm, Seconds: 1.5},
+			{Tool: toolDazzle, Scenario: scEdit, Seconds: 280},
+			{Tool: toolBuild, Scenario: scEdit, Seconds: 10, Steps: Steps{ChunkRun: map[string]float64{"lang-c": 2.5}}},
+			{Tool: toolBuild, Scenario: scEditTest, Seconds: tc.build},
+			{Tool: toolTestFloor, Scenario: scEditTest, Seconds: tc.floor},
+		}
+		for i := range runs {
+			runs[i].N, runs[i].Project, runs[i].OK = ci.chunkCount(), "ci", true
+		}
+		r := &Results{CI: summarizeCI(ci, runs)}
+		r.ciTargets()
+		table := r.table()
+		for _, line := range []string{
+			"met    CI scale cold: dazzlekit build <= 0.1x dazzle",
+			"0.095x (38.0 s vs 400.0 s)",
+			"met    CI scale nothing changed: dazzlekit build <= 3 s",
+			"met    CI scale edit lang-c: dazzlekit build <= 0.05x dazzle",
+			"missed CI scale edit lang-c: dazzlekit build <= 3x its RUN steps",
+			"4.0x (10.0 s vs 2.5 s)",
+			fmt.Sprintf("%-6s %-58s %s\n", tc.want, "CI scale edit one test: dazzlekit build <= 2 s", tc.measured),
+		} {
+			if !strings.Contains(table, line) {
+				t.Errorf("floor %.1f s: table lacks %q:\n%s", tc.floor, line, table)
+			}
 		}
 	}
 }

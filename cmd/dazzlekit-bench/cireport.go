@@ -28,7 +28,7 @@ func summarizeCI(p *ciProject, runs []Run) *CIResults {
 		ci.Need[sc] = p.need(sc)
 		var kit *Summary
 		first := len(ci.Summary)
-		for _, tool := range []string{toolDazzle, toolBake, toolFloor, toolGWFloor, toolBuild} {
+		for _, tool := range []string{toolDazzle, toolBake, toolFloor, toolGWFloor, toolBuild, toolTestFloor} {
 			s := newSummary(runs, "ci", ci.Chunks, sc, tool)
 			if s.Reps == 0 {
 				continue
@@ -90,4 +90,48 @@ func runTimes(all []float64) string {
 		ts[i] = fmt.Sprintf("%.1f", v)
 	}
 	return strings.Join(ts, " ")
+}
+
+// ciTargets are the CI-scale project's targets, for `dazzlekit build` (the figures of bake are in
+// the table). Editing one test is also held against the test floor of the same run: when the
+// floor alone takes longer than the target, the target is out of reach here.
+func (r *Results) ciTargets() {
+	ci := r.CI
+	find := func(sc, tool string) *Summary {
+		for i := range ci.Summary {
+			if s := &ci.Summary[i]; s.Scenario == sc && s.Tool == tool && s.hasMedian {
+				return s
+			}
+		}
+		return nil
+	}
+	vsDazzle := func(sc, what string, limit float64) {
+		t := Target{What: what, Measured: "not measured"}
+		if b, d := find(sc, toolBuild), find(sc, toolDazzle); b != nil && d != nil && d.Median > 0 {
+			v := b.Median / d.Median
+			t.Known, t.Met, t.Measured = true, v <= limit, fmt.Sprintf("%.3fx (%.1f s vs %.1f s)", v, b.Median, d.Median)
+		}
+		r.Targets = append(r.Targets, t)
+	}
+	seconds := func(sc, what string, limit float64, floor *Summary) {
+		t := Target{What: what, Measured: "not measured"}
+		if b := find(sc, toolBuild); b != nil {
+			t.Known, t.Met, t.Measured = true, b.Median <= limit, fmt.Sprintf("%.1f s", b.Median)
+			if floor != nil {
+				t.OutOfReach = !t.Met && floor.Median > limit
+				t.Measured += fmt.Sprintf("; %s %.1f s", floor.Tool, floor.Median)
+			}
+		}
+		r.Targets = append(r.Targets, t)
+	}
+	vsDazzle(scCold, "CI scale cold: dazzlekit build <= 0.1x dazzle", 0.1)
+	seconds(scWarm, "CI scale nothing changed: dazzlekit build <= 3 s", 3, nil)
+	vsDazzle(scEdit, fmt.Sprintf("CI scale edit %s: dazzlekit build <= 0.05x dazzle", ci.EditChunk), 0.05)
+	t := Target{What: fmt.Sprintf("CI scale edit %s: dazzlekit build <= 3x its RUN steps", ci.EditChunk), Measured: "not measured"}
+	if b := find(scEdit, toolBuild); b != nil && b.EditedRunSeconds > 0 {
+		v := b.Median / b.EditedRunSeconds
+		t.Known, t.Met, t.Measured = true, v <= 3, fmt.Sprintf("%.1fx (%.1f s vs %.1f s)", v, b.Median, b.EditedRunSeconds)
+	}
+	r.Targets = append(r.Targets, t)
+	seconds(scEditTest, "CI scale edit one test: dazzlekit build <= 2 s", 2, find(scEditTest, toolTestFloor))
 }

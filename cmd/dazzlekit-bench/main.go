@@ -31,6 +31,7 @@ const (
 	toolBuild      = "dazzlekit build"       // every combination from one dazzlekit build, the frontend in that process (the CI-scale project)
 	toolFloor      = "plain bake (floor)"    // the same bake of Dockerfiles FROM bake's images: BuildKit's and bake's own cost (ciFloor)
 	toolGWFloor    = "null frontend (floor)" // the same bake through a gateway frontend that only returns bake's images (ciFloor)
+	toolTestFloor  = "tests alone (floor)"   // one container per image an edited test must run in, the test alone in each (ciTestFloor)
 )
 
 // Scenarios, in the order each tool goes through them after a pruned daemon.
@@ -197,6 +198,7 @@ func main() {
 	res.summarize()
 	if ci != nil {
 		res.CI = summarizeCI(ci, res.Runs)
+		res.ciTargets()
 	}
 	table := res.table()
 	fmt.Print(table)
