@@ -31,6 +31,7 @@ const (
 	toolBuild      = "dazzlekit build"       // every combination from one dazzlekit build, the frontend in that process (the CI-scale project)
 	toolFloor      = "plain bake (floor)"    // the same bake of Dockerfiles FROM bake's images: BuildKit's and bake's own cost (ciFloor)
 	toolGWFloor    = "null frontend (floor)" // the same bake through a gateway frontend that only returns bake's images (ciFloor)
+	toolChunkFloor = "chunk alone (floor)"   // the edited chunk's steps and test in a plain Dockerfile FROM the pushed image (chunkFloor)
 	toolTestFloor  = "tests alone (floor)"   // one container per image an edited test must run in, the test alone in each (ciTestFloor)
 )
 
@@ -265,7 +266,52 @@ func (c *config) sequence(n, rep int, tool string) []Run {
 		logf("N=%d rep %d %-22s %-16s %7.1fs  RUN %d, tests %d ran, %d exec cached  %s", n, rep+1, tool, sc, r.Seconds, r.Steps.RunRan, r.Steps.TestsRan, r.Steps.ExecCached, status)
 		runs = append(runs, r)
 	}
+	if tool == toolKit {
+		runs = append(runs, c.chunkFloor(p, n, rep, repo, logDir))
+	}
 	return runs
+}
+
+// chunkFloor measures the least an edit of one chunk costs around that chunk's own steps: a plain
+// Dockerfile, through the Dockerfile frontend built into buildkitd, FROM the combination image
+// dazzlekit pushed, with the edited chunk's steps (a revision of their own) and one RUN of its
+// test's command, pushed to a repository of its own. That is BuildKit's client, solve, one test
+// container and export around the steps, with no frontend container, diff or merge. The first
+// build brings the image into snapshots and the registry; the second, with the steps changed
+// again, is the floor under "edit one chunk".
+func (c *config) chunkFloor(p *benchProject, n, rep int, repo, logDir string) Run {
+	dir := filepath.Join(logDir, "floor")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		fatalf("%v", err)
+	}
+	i := p.middle()
+	var r Run
+	for k, sc := range []string{"copy", scEdit} {
+		p.rev[i]++
+		df := fmt.Sprintf("FROM %s:%s\n%sRUN [\"%s\", \"floor-%d\"]\n", repo, combAll, p.chunkSteps(i), chunkName(i), k)
+		if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
+			fatalf("%v", err)
+		}
+		r = Run{N: n, Rep: rep, Tool: toolChunkFloor, Scenario: sc, Log: filepath.Join(logDir, fmt.Sprintf("floor-%d-%s.log", k, strings.ReplaceAll(sc, " ", "-")))}
+		logf("N=%d rep %d %-22s %-16s ...", n, rep+1, toolChunkFloor, sc)
+		c.run(&r, []command{{argv: []string{c.buildctl, "--addr", c.addr, "build", "--progress=rawjson", "--frontend", "dockerfile.v0",
+			"--local", "context=" + dir, "--local", "dockerfile=" + dir, "--output", "type=image,name=" + repo + "-floor:" + combAll + ",push=true"}}}, parseRawJSON)
+		// Its vertices are the Dockerfile frontend's, not named by chunk: the chunk's steps are the
+		// RUN steps that write under /opt/<chunk>/ (the test's RUN names the command alone).
+		for _, v := range r.Steps.Slowest {
+			if isRun(v.Name) && strings.Contains(v.Name, "/opt/"+chunkName(i)+"/") {
+				if r.Steps.ChunkRun == nil {
+					r.Steps.ChunkRun = map[string]float64{}
+				}
+				r.Steps.ChunkRun[chunkName(i)] = round(r.Steps.ChunkRun[chunkName(i)]+v.Seconds, 2)
+			}
+		}
+		logf("N=%d rep %d %-22s %-16s %7.1fs  RUN %d, the chunk's %.2fs", n, rep+1, toolChunkFloor, sc, r.Seconds, r.Steps.RunRan, r.Steps.ChunkRun[chunkName(i)])
+		if !r.OK {
+			fatalf("the %s build failed: %s (log %s)", toolChunkFloor, firstLine(r.Error), r.Log)
+		}
+	}
+	return r
 }
 
 // command is one process of a run; its stdout goes to the file out when set, else to the log.
