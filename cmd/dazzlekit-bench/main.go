@@ -274,11 +274,11 @@ func (c *config) sequence(n, rep int, tool string) []Run {
 
 // chunkFloor measures the least an edit of one chunk costs around that chunk's own steps: a plain
 // Dockerfile, through the Dockerfile frontend built into buildkitd, FROM the combination image
-// dazzlekit pushed, with the edited chunk's steps (a revision of their own) and one RUN of its
-// test's command (without a network, as dazzlekit runs tests by default), pushed to a repository of its own. That is BuildKit's client, solve, one test
-// container and export around the steps, with no frontend container, diff or merge. The first
-// build brings the image into snapshots and the registry; the second, with the steps changed
-// again, is the floor under "edit one chunk".
+// dazzlekit pushed, with the edited chunk's steps (a revision of their own) and the tests that
+// edit has to run (floorDockerfile), pushed to a repository of its own. That is BuildKit's
+// client, solve, one test container and export around the steps, with no frontend container, diff
+// or merge. The first build brings the image into snapshots and the registry; the second, with the
+// steps changed again, is the floor under "edit one chunk".
 func (c *config) chunkFloor(p *benchProject, n, rep int, repo, logDir string) Run {
 	dir := filepath.Join(logDir, "floor")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -288,8 +288,7 @@ func (c *config) chunkFloor(p *benchProject, n, rep int, repo, logDir string) Ru
 	var r Run
 	for k, sc := range []string{"copy", scEdit} {
 		p.rev[i]++
-		df := fmt.Sprintf("FROM %s:%s\n%sRUN --network=none [\"%s\", \"floor-%d\"]\n", repo, combAll, p.chunkSteps(i), chunkName(i), k)
-		if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(p.floorDockerfile(repo, k)), 0o644); err != nil {
 			fatalf("%v", err)
 		}
 		r = Run{N: n, Rep: rep, Tool: toolChunkFloor, Scenario: sc, Log: filepath.Join(logDir, fmt.Sprintf("floor-%d-%s.log", k, strings.ReplaceAll(sc, " ", "-")))}

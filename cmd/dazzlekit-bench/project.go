@@ -126,3 +126,17 @@ func (p *benchProject) write() error {
 	}
 	return nil
 }
+
+// floorDockerfile is the chunk-alone floor of run k: the middle chunk's steps on the image of
+// combination all in repo, then, in one container without a network (as dazzlekit runs tests by
+// default), the tests an edit of that chunk has to run: its own (in dazzlekit, on the chunk's own
+// image) and every chunk's of the combination. One container for both is fewer than the two
+// images need, so this stays a floor.
+func (p *benchProject) floorDockerfile(repo string, k int) string {
+	i := p.middle()
+	cmds := []string{fmt.Sprintf("%s floor-%d", chunkName(i), k)}
+	for _, c := range p.chunks(combAll) {
+		cmds = append(cmds, fmt.Sprintf("%s floor-%d", c, k))
+	}
+	return fmt.Sprintf("FROM %s:%s\n%sRUN --network=none [\"sh\", \"-c\", \"%s\"]\n", repo, combAll, p.chunkSteps(i), strings.Join(cmds, " && "))
+}
