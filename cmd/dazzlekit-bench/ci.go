@@ -509,8 +509,9 @@ func (p *ciProject) testImages(f string) []string {
 }
 
 // testFloorDockerfile runs the edited test's command once in each of images (tags of repo), each in
-// a container of its own without a network, as dazzlekit runs tests by default: a stage per image whose RUN differs from every other's (the stage's index)
-// and from every earlier run's (run), and a last stage that needs each stage's result.
+// a container of its own without a network, as dazzlekit runs tests by default: a stage per image
+// whose RUN differs from every other's (the stage's index) and from every earlier run's (run), and
+// a last stage that needs each stage's result.
 func (p *ciProject) testFloorDockerfile(repo string, images []string, run int) string {
 	var b strings.Builder
 	for i, img := range images {

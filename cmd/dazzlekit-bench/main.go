@@ -296,7 +296,7 @@ func (c *config) chunkFloor(p *benchProject, n, rep int, repo, logDir string) Ru
 		c.run(&r, []command{{argv: []string{c.buildctl, "--addr", c.addr, "build", "--progress=rawjson", "--frontend", "dockerfile.v0",
 			"--local", "context=" + dir, "--local", "dockerfile=" + dir, "--output", "type=image,name=" + repo + "-floor:" + combAll + ",push=true"}}}, parseRawJSON)
 		// Its vertices are the Dockerfile frontend's, not named by chunk: the chunk's steps are the
-		// RUN steps that write under /opt/<chunk>/ (the test's RUN names the command alone).
+		// RUN steps that write under /opt/<chunk>/ (the tests' RUN names only their commands).
 		for _, v := range r.Steps.Slowest {
 			if isRun(v.Name) && strings.Contains(v.Name, "/opt/"+chunkName(i)+"/") {
 				if r.Steps.ChunkRun == nil {
