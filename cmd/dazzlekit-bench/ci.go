@@ -223,16 +223,27 @@ type Need struct {
 	Why   string `json:"why"`
 }
 
-// images are the distinct combination images: each combination's resolved chunks, once.
-func (p *ciProject) images() [][]string {
-	var out [][]string
+// images are the distinct combination images, each named by the first combination that resolves
+// to its chunks.
+func (p *ciProject) images() []string {
+	var out []string
+	var seen [][]string
 	for _, c := range p.combs {
 		chunks := p.resolve(c.name)
-		if !slices.ContainsFunc(out, func(o []string) bool { return slices.Equal(o, chunks) }) {
-			out = append(out, chunks)
+		if !slices.ContainsFunc(seen, func(o []string) bool { return slices.Equal(o, chunks) }) {
+			seen = append(seen, chunks)
+			out = append(out, c.name)
 		}
 	}
 	return out
+}
+
+// imagesHolding are the distinct combination images (as images names them) holding a chunk of
+// folder f.
+func (p *ciProject) imagesHolding(f string) []string {
+	return slices.DeleteFunc(p.images(), func(img string) bool {
+		return !slices.ContainsFunc(p.resolve(img), func(ch string) bool { return folderOf(ch) == f })
+	})
 }
 
 func (p *ciProject) need(sc string) Need {
@@ -247,29 +258,24 @@ func (p *ciProject) need(sc string) Need {
 	inFolder := func(f string) []string {
 		return slices.DeleteFunc(slices.Clone(used), func(ch string) bool { return folderOf(ch) != f })
 	}
-	holding := func(f string) [][]string {
-		return slices.DeleteFunc(p.images(), func(chunks []string) bool {
-			return !slices.ContainsFunc(chunks, func(ch string) bool { return folderOf(ch) == f })
-		})
-	}
 	switch sc {
 	case scCold:
 		n := Need{Run: 1 + ciStepsPerChunk*len(used), Tests: tests(used),
 			Why: fmt.Sprintf("the base and %d chunks of %d combinations, %d distinct images", len(used), len(p.combs), len(p.images()))}
 		for _, img := range p.images() {
-			n.Tests += tests(img)
+			n.Tests += tests(p.resolve(img))
 		}
 		return n
 	case scEdit:
-		chunks, imgs := inFolder(p.EditChunk), holding(p.EditChunk)
+		chunks, imgs := inFolder(p.EditChunk), p.imagesHolding(p.EditChunk)
 		n := Need{Run: ciStepsPerChunk * len(chunks), Tests: tests(chunks),
 			Why: fmt.Sprintf("%s: %d chunk(s), in %d of %d combinations, %d distinct images", p.EditChunk, len(chunks), len(p.combinationsWith(p.EditChunk)), len(p.combs), len(imgs))}
 		for _, img := range imgs {
-			n.Tests += tests(img)
+			n.Tests += tests(p.resolve(img))
 		}
 		return n
 	case scEditTest:
-		chunks, imgs := inFolder(p.EditTest), holding(p.EditTest)
+		chunks, imgs := inFolder(p.EditTest), p.imagesHolding(p.EditTest)
 		return Need{Tests: len(chunks) + len(imgs),
 			Why: fmt.Sprintf("first test of %s: %d chunk(s), in %d of %d combinations, %d distinct images", p.EditTest, len(chunks), len(p.combinationsWith(p.EditTest)), len(p.combs), len(imgs))}
 	}
@@ -479,9 +485,9 @@ func (c *config) ciFloor(p *ciProject, rep int, repo, logDir string) []Run {
 }
 
 // testImages are the images an edit of folder f's first test has to rerun it in, as need counts
-// them: each of f's chunks alone, then each distinct combination image holding one of them. Each is
-// named by a combination holding it, a chunk alone (which no tool pushes) by the first combination
-// holding that chunk.
+// them: each of f's chunks alone, then each distinct combination image holding one of them
+// (imagesHolding). A chunk alone, which no tool pushes, is named by the first combination holding
+// that chunk.
 func (p *ciProject) testImages(f string) []string {
 	var out []string
 	for _, ch := range p.usedChunks() {
@@ -495,17 +501,7 @@ func (p *ciProject) testImages(f string) []string {
 			}
 		}
 	}
-	var seen [][]string
-	for _, c := range p.combs {
-		chunks := p.resolve(c.name)
-		if !slices.ContainsFunc(chunks, func(ch string) bool { return folderOf(ch) == f }) ||
-			slices.ContainsFunc(seen, func(s []string) bool { return slices.Equal(s, chunks) }) {
-			continue
-		}
-		seen = append(seen, chunks)
-		out = append(out, c.name)
-	}
-	return out
+	return append(out, p.imagesHolding(f)...)
 }
 
 // testFloorDockerfile runs the edited test's command once in each of images (tags of repo), each in
