@@ -540,8 +540,7 @@ func (c *config) ciTestFloor(p *ciProject, rep int, repo, logDir string) Run {
 		r = Run{N: p.chunkCount(), Rep: rep, Tool: toolTestFloor, Scenario: sc, Project: "ci",
 			Log: filepath.Join(logDir, fmt.Sprintf("testfloor-%d-%s.log", i, strings.ReplaceAll(sc, " ", "-")))}
 		logf("CI scale rep %d %-16s %-16s ...", rep+1, toolTestFloor, sc)
-		c.run(&r, []command{{argv: []string{c.buildctl, "--addr", c.addr, "build", "--progress=rawjson", "--frontend", "dockerfile.v0",
-			"--local", "context=" + dir, "--local", "dockerfile=" + dir}}}, parseRawJSON)
+		c.run(&r, c.dockerfileBuild(dir), parseRawJSON)
 		logf("CI scale rep %d %-16s %-16s %7.1fs  RUN %d for %d images", rep+1, toolTestFloor, sc, r.Seconds, r.Steps.RunRan, len(images))
 		if !r.OK {
 			fatalf("the %s build failed: %s (log %s)", toolTestFloor, firstLine(r.Error), r.Log)

@@ -293,8 +293,7 @@ func (c *config) chunkFloor(p *benchProject, n, rep int, repo, logDir string) Ru
 		}
 		r = Run{N: n, Rep: rep, Tool: toolChunkFloor, Scenario: sc, Log: filepath.Join(logDir, fmt.Sprintf("floor-%d-%s.log", k, strings.ReplaceAll(sc, " ", "-")))}
 		logf("N=%d rep %d %-22s %-16s ...", n, rep+1, toolChunkFloor, sc)
-		c.run(&r, []command{{argv: []string{c.buildctl, "--addr", c.addr, "build", "--progress=rawjson", "--frontend", "dockerfile.v0",
-			"--local", "context=" + dir, "--local", "dockerfile=" + dir, "--output", "type=image,name=" + repo + "-floor:" + combAll + ",push=true"}}}, parseRawJSON)
+		c.run(&r, c.dockerfileBuild(dir, "--output", "type=image,name="+repo+"-floor:"+combAll+",push=true"), parseRawJSON)
 		// Its vertices are the Dockerfile frontend's, not named by chunk: the chunk's steps are the
 		// RUN steps that write under /opt/<chunk>/ (the tests' RUN names only their commands).
 		for _, v := range r.Steps.Slowest {
@@ -313,6 +312,17 @@ func (c *config) chunkFloor(p *benchProject, n, rep int, repo, logDir string) Ru
 	return r
 }
 
+// dockerfileBuild is a build of the Dockerfile in dir, with dir as its context, through the
+// Dockerfile frontend built into buildkitd; args follow (options, outputs).
+func (c *config) dockerfileBuild(dir string, args ...string) []command {
+	return c.buildctlBuild(append([]string{"--frontend", "dockerfile.v0", "--local", "context=" + dir, "--local", "dockerfile=" + dir}, args...)...)
+}
+
+// buildctlBuild is one `buildctl build` on the benchmark's daemon, its progress as rawjson.
+func (c *config) buildctlBuild(args ...string) []command {
+	return []command{{argv: append([]string{c.buildctl, "--addr", c.addr, "build", "--progress=rawjson"}, args...)}}
+}
+
 // command is one process of a run; its stdout goes to the file out when set, else to the log.
 type command struct {
 	argv []string
@@ -323,7 +333,6 @@ type command struct {
 // commands are what tool runs to build comb (every combination when comb is "") of the project in
 // dir and push it to repo, and the parser of their output.
 func (c *config) commands(tool, dir, repo, comb, logDir string) ([]command, func(io.Reader) Steps) {
-	buildctl := []string{c.buildctl, "--addr", c.addr, "build", "--progress=rawjson"}
 	switch tool {
 	case toolDazzle:
 		// As dazzle's users run it: build every chunk, then combine (tests on in both).
@@ -336,18 +345,16 @@ func (c *config) commands(tool, dir, repo, comb, logDir string) ([]command, func
 			{argv: combine},
 		}, parseDazzle
 	case toolMono:
-		mono := filepath.Join(dir, "monolithic")
-		return []command{{argv: append(buildctl, "--frontend", "dockerfile.v0",
-			"--local", "context="+mono, "--local", "dockerfile="+mono, "--opt", "filename=Dockerfile."+comb,
-			"--output", "type=image,name="+repo+":"+comb+",push=true")}}, parseRawJSON
+		return c.dockerfileBuild(filepath.Join(dir, "monolithic"), "--opt", "filename=Dockerfile."+comb,
+			"--output", "type=image,name="+repo+":"+comb+",push=true"), parseRawJSON
 	case toolKit, toolKitNoTests:
-		cmd := append(buildctl, "--frontend", "gateway.v0", "--opt", "source="+c.frontend,
-			"--local", "context="+dir, "--local", "dockerfile="+dir, "--opt", "filename=dazzle.yaml",
-			"--opt", "target="+comb, "--output", "type=image,name="+repo+":"+comb+",push=true")
+		args := []string{"--frontend", "gateway.v0", "--opt", "source=" + c.frontend,
+			"--local", "context=" + dir, "--local", "dockerfile=" + dir, "--opt", "filename=dazzle.yaml",
+			"--opt", "target=" + comb, "--output", "type=image,name=" + repo + ":" + comb + ",push=true"}
 		if tool == toolKitNoTests {
-			cmd = append(cmd, "--opt", "build-arg:DAZZLE_NO_TEST=1")
+			args = append(args, "--opt", "build-arg:DAZZLE_NO_TEST=1")
 		}
-		return []command{{argv: cmd}}, parseRawJSON
+		return c.buildctlBuild(args...), parseRawJSON
 	case toolBake:
 		// As the README has CI run it: the definition, then one bake of every combination. Provenance
 		// is off, as no other tool here attaches any.
