@@ -239,11 +239,10 @@ func (p *ciProject) images() []string {
 }
 
 // imagesHolding are the distinct combination images (as images names them) holding a chunk of
-// folder f.
+// folder f: those of images among combinationsWith(f).
 func (p *ciProject) imagesHolding(f string) []string {
-	return slices.DeleteFunc(p.images(), func(img string) bool {
-		return !slices.ContainsFunc(p.resolve(img), func(ch string) bool { return folderOf(ch) == f })
-	})
+	with := p.combinationsWith(f)
+	return slices.DeleteFunc(p.images(), func(img string) bool { return !slices.Contains(with, img) })
 }
 
 func (p *ciProject) need(sc string) Need {
