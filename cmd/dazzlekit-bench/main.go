@@ -28,7 +28,7 @@ const (
 	toolKit        = "dazzlekit"
 	toolKitNoTests = "dazzlekit, tests off"
 	toolBake       = "dazzlekit bake"        // every combination in one docker buildx bake (the CI-scale project)
-	toolBuild      = "dazzlekit build"       // every combination from one dazzlekit build, the frontend in that process (the CI-scale project)
+	toolBuild      = "dazzlekit build"       // the frontend in the dazzlekit build process, no frontend container: the one combination, or every one (CI scale)
 	toolFloor      = "plain bake (floor)"    // the same bake of Dockerfiles FROM bake's images: BuildKit's and bake's own cost (ciFloor)
 	toolGWFloor    = "null frontend (floor)" // the same bake through a gateway frontend that only returns bake's images (ciFloor)
 	toolChunkFloor = "chunk alone (floor)"   // the edited chunk's steps and test in a plain Dockerfile FROM the pushed image (chunkFloor)
@@ -142,8 +142,8 @@ func main() {
 	if c.ciOn && c.tools[toolBake] && (c.dazzlekit == "" || c.builder == "") {
 		fatalf("the CI-scale project's bake runs need -dazzlekit and -builder (or BUILDX_BUILDER)")
 	}
-	if c.ciOn && c.tools[toolBuild] && c.dazzlekit == "" {
-		fatalf("the CI-scale project's dazzlekit build runs need -dazzlekit (a static build: it is the tests' runner)")
+	if c.tools[toolBuild] && c.dazzlekit == "" {
+		fatalf("the dazzlekit build runs need -dazzlekit (a static build: it is the tests' runner)")
 	}
 	if !c.sizesOn {
 		c.sizes = nil
@@ -171,7 +171,7 @@ func main() {
 			reps = c.reps
 		}
 		for rep := 0; rep < reps; rep++ {
-			for _, tool := range []string{toolDazzle, toolMono, toolKit, toolKitNoTests} {
+			for _, tool := range []string{toolDazzle, toolMono, toolKit, toolKitNoTests, toolBuild} {
 				if !c.tools[tool] {
 					continue
 				}
@@ -220,7 +220,7 @@ func main() {
 // sequence runs one tool through every scenario, starting from a pruned daemon, on a project of
 // its own so one tool's edits and pushes never help another.
 func (c *config) sequence(n, rep int, tool string) []Run {
-	slug := map[string]string{toolDazzle: "dazzle", toolMono: "mono", toolKit: "kit", toolKitNoTests: "kit-notest"}[tool]
+	slug := map[string]string{toolDazzle: "dazzle", toolMono: "mono", toolKit: "kit", toolKitNoTests: "kit-notest", toolBuild: "build"}[tool]
 	dir, _ := filepath.Abs(filepath.Join(c.work, fmt.Sprintf("n%d-r%d-%s", n, rep, slug)))
 	p, err := newProject(dir, c.registry, n)
 	if err != nil {
@@ -365,8 +365,13 @@ func (c *config) commands(tool, dir, repo, comb, logDir string) ([]command, func
 				"--set", "*.attest=type=provenance,disabled=true"}, dir: dir},
 		}, parseRawJSON
 	case toolBuild:
-		// The same combinations and tags as bake's, from one process that is their frontend.
-		return []command{{argv: []string{c.dazzlekit, "build", "--addr", c.addr, "--registry", repo, "--progress=rawjson", dir}}}, parseRawJSON
+		// The same combinations and tags as bake's, from one process that is their frontend; on one
+		// combination, that combination only, tagged as the gateway frontend's run tags it.
+		argv := []string{c.dazzlekit, "build", "--addr", c.addr, "--registry", repo, "--progress=rawjson"}
+		if comb != "" {
+			argv = append(argv, "--combination", comb)
+		}
+		return []command{{argv: append(argv, dir)}}, parseRawJSON
 	}
 	panic("unknown tool " + tool)
 }

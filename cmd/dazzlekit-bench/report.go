@@ -63,7 +63,7 @@ type GoBench struct {
 	AllocsPerOp int64   `json:"allocsPerOp"`
 }
 
-var toolOrder = []string{toolDazzle, toolMono, toolKit, toolKitNoTests, toolChunkFloor}
+var toolOrder = []string{toolDazzle, toolMono, toolKit, toolKitNoTests, toolBuild, toolChunkFloor}
 
 func (r *Results) find(n int, sc, tool string) *Summary {
 	for i := range r.Summary {
@@ -211,7 +211,7 @@ func (r *Results) sizeTargets() {
 	}
 	// One combination: an edit against the edited chunk's own RUN steps, from the same run's stream.
 	for _, n := range r.Sizes {
-		for _, tool := range []string{toolKit, toolKitNoTests} {
+		for _, tool := range []string{toolKit, toolKitNoTests, toolBuild} {
 			s := r.find(n, scEdit, tool)
 			own := 0.0
 			if s != nil {
@@ -221,7 +221,7 @@ func (r *Results) sizeTargets() {
 			if s != nil && s.hasMedian && own > 0 {
 				t.Known, t.Met = true, s.Median/own <= 1.25
 				t.Measured = fmt.Sprintf("%.2fx (%.2f s vs %.2f s)", s.Median/own, s.Median, own)
-				if f := r.find(n, scEdit, toolChunkFloor); tool == toolKit && f != nil && f.hasMedian && f.Steps.ChunkRun[chunkName(n/2)] > 0 {
+				if f := r.find(n, scEdit, toolChunkFloor); tool != toolKitNoTests && f != nil && f.hasMedian && f.Steps.ChunkRun[chunkName(n/2)] > 0 {
 					fown := f.Steps.ChunkRun[chunkName(n/2)]
 					t.OutOfReach = !t.Met && f.Median/fown > 1.25
 					t.Measured += fmt.Sprintf("; %s %.2fx (%.2f s vs %.2f s)", toolChunkFloor, f.Median/fown, f.Median, fown)

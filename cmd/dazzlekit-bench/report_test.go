@@ -19,6 +19,7 @@ func TestOneCombinationTarget(t *testing.T) {
 		r := &Results{Sizes: []int{8}, Runs: []Run{
 			{N: 8, Tool: toolKit, Scenario: scEdit, Seconds: 4.66, OK: true, Steps: Steps{ChunkRun: map[string]float64{"c04": 3.45}}},
 			{N: 8, Tool: toolKitNoTests, Scenario: scEdit, Seconds: 4.1, OK: true, Steps: Steps{ChunkRun: map[string]float64{"c04": 3.45}}},
+			{N: 8, Tool: toolBuild, Scenario: scEdit, Seconds: 4.2, OK: true, Steps: Steps{ChunkRun: map[string]float64{"c04": 3.5}}},
 			{N: 8, Tool: toolChunkFloor, Scenario: scEdit, Seconds: tc.floor, OK: true, Steps: Steps{ChunkRun: map[string]float64{"c04": tc.floorSteps}}},
 		}}
 		r.summarize()
@@ -26,6 +27,8 @@ func TestOneCombinationTarget(t *testing.T) {
 		for _, line := range []string{
 			fmt.Sprintf("%-6s %-58s %s\n", tc.want, "N=8 edit-one: dazzlekit <= 1.25x the chunk's steps", tc.measured),
 			fmt.Sprintf("%-6s %-58s %s\n", "met", "N=8 edit-one: dazzlekit, tests off <= 1.25x the chunk's steps", "1.19x (4.10 s vs 3.45 s)"),
+			// dazzlekit build, the frontend in the client: judged on its own figures, beside the same floor.
+			fmt.Sprintf("%-6s %-58s %s\n", "met", "N=8 edit-one: dazzlekit build <= 1.25x the chunk's steps", fmt.Sprintf("1.20x (4.20 s vs 3.50 s); chunk alone (floor) %.2fx (%.2f s vs 3.70 s)", tc.floor/3.7, tc.floor)),
 		} {
 			if !strings.Contains(table, line) {
 				t.Errorf("floor %.1f s: table lacks %q:\n%s", tc.floor, line, table)
