@@ -32,6 +32,7 @@ const (
 	toolFloor      = "plain bake (floor)"    // the same bake of Dockerfiles FROM bake's images: BuildKit's and bake's own cost (ciFloor)
 	toolGWFloor    = "null frontend (floor)" // the same bake through a gateway frontend that only returns bake's images (ciFloor)
 	toolChunkFloor = "chunk alone (floor)"   // the edited chunk's steps and test in a plain Dockerfile FROM the pushed image (chunkFloor)
+	toolMergeFloor = "merge (floor)"         // the same steps and tests on a MergeOp of the base and every chunk's diff, plain LLB (mergeFloor)
 	toolTestFloor  = "tests alone (floor)"   // one container per image an edited test must run in, the test alone in each (ciTestFloor)
 )
 
@@ -267,7 +268,7 @@ func (c *config) sequence(n, rep int, tool string) []Run {
 		runs = append(runs, r)
 	}
 	if tool == toolKit {
-		runs = append(runs, c.chunkFloor(p, n, rep, repo, logDir))
+		runs = append(runs, c.chunkFloor(p, n, rep, repo, logDir), c.mergeFloor(p, n, rep, repo, logDir))
 	}
 	return runs
 }
@@ -323,11 +324,13 @@ func (c *config) buildctlBuild(args ...string) []command {
 	return []command{{argv: append([]string{c.buildctl, "--addr", c.addr, "build", "--progress=rawjson"}, args...)}}
 }
 
-// command is one process of a run; its stdout goes to the file out when set, else to the log.
+// command is one process of a run; its stdout goes to the file out when set, else to the log, and
+// its stdin comes from the file in when set.
 type command struct {
 	argv []string
 	dir  string
 	out  string
+	in   string // a file for its stdin
 }
 
 // commands are what tool runs to build comb (every combination when comb is "") of the project in
@@ -394,11 +397,22 @@ func (c *config) run(r *Run, cmds []command, parse func(io.Reader) Steps) {
 		if cm.out != "" {
 			line += " > " + cm.out
 		}
+		if cm.in != "" {
+			line += " < " + cm.in
+		}
 		r.Commands = append(r.Commands, line)
 		fmt.Fprintf(w, "$ %s\n", line)
 		cmd := exec.CommandContext(ctx, cm.argv[0], cm.argv[1:]...)
 		cmd.Dir = cm.dir
 		cmd.Stdout, cmd.Stderr = w, w
+		if cm.in != "" {
+			f, err := os.Open(cm.in)
+			if err != nil {
+				fatalf("%v", err)
+			}
+			defer f.Close()
+			cmd.Stdin = f
+		}
 		var stdout *os.File
 		if cm.out != "" {
 			if stdout, err = os.Create(cm.out); err != nil {
