@@ -285,29 +285,45 @@ func (c *config) chunkFloor(p *benchProject, n, rep int, repo, logDir string) Ru
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		fatalf("%v", err)
 	}
-	i := p.middle()
-	var r Run
-	for k, sc := range []string{"copy", scEdit} {
-		p.rev[i]++
+	chunk := chunkName(p.middle())
+	return c.editFloor(p, n, rep, toolChunkFloor, "floor", "copy", logDir, func(k int) []command {
 		if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(p.floorDockerfile(repo, k)), 0o644); err != nil {
 			fatalf("%v", err)
 		}
-		r = Run{N: n, Rep: rep, Tool: toolChunkFloor, Scenario: sc, Log: filepath.Join(logDir, fmt.Sprintf("floor-%d-%s.log", k, strings.ReplaceAll(sc, " ", "-")))}
-		logf("N=%d rep %d %-22s %-16s ...", n, rep+1, toolChunkFloor, sc)
-		c.run(&r, c.dockerfileBuild(dir, "--output", "type=image,name="+repo+"-floor:"+combAll+",push=true"), parseRawJSON)
+		return c.dockerfileBuild(dir, "--output", "type=image,name="+repo+"-floor:"+combAll+",push=true")
+	}, func(r *Run) {
 		// Its vertices are the Dockerfile frontend's, not named by chunk: the chunk's steps are the
 		// RUN steps that write under /opt/<chunk>/ (the tests' RUN names only their commands).
 		for _, v := range r.Steps.Slowest {
-			if isRun(v.Name) && strings.Contains(v.Name, "/opt/"+chunkName(i)+"/") {
+			if isRun(v.Name) && strings.Contains(v.Name, "/opt/"+chunk+"/") {
 				if r.Steps.ChunkRun == nil {
 					r.Steps.ChunkRun = map[string]float64{}
 				}
-				r.Steps.ChunkRun[chunkName(i)] = round(r.Steps.ChunkRun[chunkName(i)]+v.Seconds, 2)
+				r.Steps.ChunkRun[chunk] = round(r.Steps.ChunkRun[chunk]+v.Seconds, 2)
 			}
 		}
-		logf("N=%d rep %d %-22s %-16s %7.1fs  RUN %d, the chunk's %.2fs", n, rep+1, toolChunkFloor, sc, r.Seconds, r.Steps.RunRan, r.Steps.ChunkRun[chunkName(i)])
+	})
+}
+
+// editFloor runs a floor's two builds, the middle chunk's steps changed before each: the first
+// (scenario first) brings what the floor needs into the cache and the registry, the second, under
+// "edit one chunk", is the figure. build gives run k's commands; steps, when set, completes what
+// the progress parser could not tell (the chunk's step time).
+func (c *config) editFloor(p *benchProject, n, rep int, tool, slug, first, logDir string, build func(k int) []command, steps func(r *Run)) Run {
+	i := p.middle()
+	var r Run
+	for k, sc := range []string{first, scEdit} {
+		p.rev[i]++
+		cmds := build(k)
+		r = Run{N: n, Rep: rep, Tool: tool, Scenario: sc, Log: filepath.Join(logDir, fmt.Sprintf("%s-%d-%s.log", slug, k, strings.ReplaceAll(sc, " ", "-")))}
+		logf("N=%d rep %d %-22s %-16s ...", n, rep+1, tool, sc)
+		c.run(&r, cmds, parseRawJSON)
+		if steps != nil {
+			steps(&r)
+		}
+		logf("N=%d rep %d %-22s %-16s %7.1fs  RUN %d, the chunk's %.2fs", n, rep+1, tool, sc, r.Seconds, r.Steps.RunRan, r.Steps.ChunkRun[chunkName(i)])
 		if !r.OK {
-			fatalf("the %s build failed: %s (log %s)", toolChunkFloor, firstLine(r.Error), r.Log)
+			fatalf("the %s build failed: %s (log %s)", tool, firstLine(r.Error), r.Log)
 		}
 	}
 	return r

@@ -23,10 +23,7 @@ func (c *config) mergeFloor(p *benchProject, n, rep int, repo, logDir string) Ru
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		fatalf("%v", err)
 	}
-	i := p.middle()
-	var r Run
-	for k, sc := range []string{"all chunks", scEdit} {
-		p.rev[i]++
+	return c.editFloor(p, n, rep, toolMergeFloor, "mergefloor", "all chunks", logDir, func(k int) []command {
 		def, err := p.mergeFloorDef(k).Marshal(context.Background())
 		if err != nil {
 			fatalf("the %s definition: %v", toolMergeFloor, err)
@@ -42,17 +39,10 @@ func (c *config) mergeFloor(p *benchProject, n, rep int, repo, logDir string) Ru
 		if err != nil {
 			fatalf("%v", err)
 		}
-		r = Run{N: n, Rep: rep, Tool: toolMergeFloor, Scenario: sc, Log: filepath.Join(logDir, fmt.Sprintf("mergefloor-%d-%s.log", k, strings.ReplaceAll(sc, " ", "-")))}
-		logf("N=%d rep %d %-22s %-16s ...", n, rep+1, toolMergeFloor, sc)
 		cmds := c.buildctlBuild("--output", "type=image,name="+repo+"-mergefloor:"+combAll+",push=true")
 		cmds[0].in = in
-		c.run(&r, cmds, parseRawJSON)
-		logf("N=%d rep %d %-22s %-16s %7.1fs  RUN %d, the chunk's %.2fs", n, rep+1, toolMergeFloor, sc, r.Seconds, r.Steps.RunRan, r.Steps.ChunkRun[chunkName(i)])
-		if !r.OK {
-			fatalf("the %s build failed: %s (log %s)", toolMergeFloor, firstLine(r.Error), r.Log)
-		}
-	}
-	return r
+		return cmds
+	}, nil)
 }
 
 // mergeFloorDef is the merge floor's LLB in run k. Its steps are the project's (runSteps), named as
