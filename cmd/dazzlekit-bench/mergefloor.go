@@ -53,8 +53,6 @@ func (p *benchProject) mergeFloorDef(k int) llb.State {
 		base = base.Run(llb.Args([]string{"/bin/sh", "-c", s}), llb.WithCustomName("[base] RUN "+s)).Root()
 	}
 	layers := []llb.State{base}
-	// The edited chunk's own test first, as dazzlekit runs it on the chunk's image, then the combination's.
-	tests := []string{fmt.Sprintf("%s floor-%d", chunkName(p.middle()), k)}
 	var path []string
 	for j := 0; j < p.N; j++ {
 		name := chunkName(j)
@@ -64,12 +62,11 @@ func (p *benchProject) mergeFloorDef(k int) llb.State {
 			st = st.Run(llb.Args([]string{"/bin/sh", "-c", cmd}), llb.WithCustomName(fmt.Sprintf("[chunk %s %d/%d] RUN %s", name, s+1, len(steps), cmd))).Root()
 		}
 		layers = append(layers, llb.Diff(base, st, llb.WithCustomName("[chunk "+name+"] own layers")))
-		tests = append(tests, fmt.Sprintf("%s floor-%d", name, k))
 		path = append(path, "/opt/"+name+"/bin")
 	}
 	merged := llb.Merge(layers, llb.WithCustomName(fmt.Sprintf("[combine %s] base + %d chunks", combAll, p.N)))
 	path = append(path, "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
-	return merged.Run(llb.Args([]string{"/bin/sh", "-c", strings.Join(tests, " && ")}), llb.Network(llb.NetModeNone),
+	return merged.Run(llb.Args([]string{"/bin/sh", "-c", strings.Join(p.floorTests(k), " && ")}), llb.Network(llb.NetModeNone),
 		llb.AddEnv("PATH", strings.Join(path, ":")), llb.WithCustomName("[floor tests] RUN the edit's tests")).Root()
 }
 

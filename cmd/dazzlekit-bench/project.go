@@ -133,10 +133,16 @@ func (p *benchProject) write() error {
 // image) and every chunk's of the combination. One container for both is fewer than the two
 // images need, so this stays a floor.
 func (p *benchProject) floorDockerfile(repo string, k int) string {
-	i := p.middle()
-	cmds := []string{fmt.Sprintf("%s floor-%d", chunkName(i), k)}
+	return fmt.Sprintf("FROM %s:%s\n%sRUN --network=none [\"sh\", \"-c\", \"%s\"]\n", repo, combAll, p.chunkSteps(p.middle()), strings.Join(p.floorTests(k), " && "))
+}
+
+// floorTests are the commands of the tests both floors run in run k, in their one container: the
+// middle chunk's own test first, as dazzlekit runs it on the chunk's image, then every chunk's of
+// the combination.
+func (p *benchProject) floorTests(k int) []string {
+	cmds := []string{fmt.Sprintf("%s floor-%d", chunkName(p.middle()), k)}
 	for _, c := range p.chunks(combAll) {
 		cmds = append(cmds, fmt.Sprintf("%s floor-%d", c, k))
 	}
-	return fmt.Sprintf("FROM %s:%s\n%sRUN --network=none [\"sh\", \"-c\", \"%s\"]\n", repo, combAll, p.chunkSteps(i), strings.Join(cmds, " && "))
+	return cmds
 }
