@@ -397,15 +397,15 @@ func (c *config) ciSequence(rep int, tool string) (*ciProject, []Run) {
 		if !r.OK {
 			status = "FAILED: " + firstLine(r.Error) + " (log " + r.Log + ")"
 		}
-		logf("CI scale rep %d %-16s %-16s %7.1fs  RUN %d, tests %d ran, %d exec cached, %s RUN %.1fs  %s", rep+1, tool, sc, r.Seconds,
-			r.Steps.RunRan, r.Steps.TestsRan, r.Steps.ExecCached, p.EditChunk, r.Steps.folderRunSeconds(p.EditChunk), status)
+		logf("CI scale rep %d %-16s %-16s %7.1fs  RUN %d, tests %d ran, %d exec cached, %s RUN %.1fs, CPU %.1f s  %s", rep+1, tool, sc, r.Seconds,
+			r.Steps.RunRan, r.Steps.TestsRan, r.Steps.ExecCached, p.EditChunk, r.Steps.folderRunSeconds(p.EditChunk), r.CPUSeconds, status)
 		runs = append(runs, r)
 	}
 	switch tool {
 	case toolBake:
 		runs = append(runs, c.ciFloor(p, rep, repo, logDir)...)
 	case toolBuild:
-		runs = append(runs, c.ciTestFloor(p, rep, repo, logDir))
+		runs = append(runs, c.ciTestFloor(p, rep, repo, logDir), c.ciMergeFloor(p, rep, repo, logDir))
 	}
 	return p, runs
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/dazzlekit/dazzlekit/project"
+	"github.com/moby/buildkit/solver/pb"
+	"google.golang.org/protobuf/proto"
 )
 
 func loadCI(t *testing.T, dir string) *project.Project {
@@ -250,19 +253,33 @@ func TestCITargets(t *testing.T) {
 		build    float64
 		want     string
 		measured string
+		// The edit of lang-c: dazzlekit build's time and the merge floor's (0: not measured),
+		// each against lang-c's steps of 2.5 s in its own stream.
+		edit, mergeFloor float64
+		wantEdit         string
+		measuredEdit     string
 	}{
-		{floor: 2.7, build: 6.0, want: "limit", measured: "6.0 s; tests alone (floor) 2.7 s"},
-		{floor: 1.5, build: 6.0, want: "missed", measured: "6.0 s; tests alone (floor) 1.5 s"},
-		{floor: 2.7, build: 1.9, want: "met", measured: "1.9 s; tests alone (floor) 2.7 s"},
+		{floor: 2.7, build: 6.0, want: "limit", measured: "6.0 s; tests alone (floor) 2.7 s",
+			edit: 10, wantEdit: "missed", measuredEdit: "4.0x (10.0 s vs 2.5 s)\n"},
+		{floor: 1.5, build: 6.0, want: "missed", measured: "6.0 s; tests alone (floor) 1.5 s",
+			edit: 10, mergeFloor: 8, wantEdit: "limit", measuredEdit: "4.0x (10.0 s vs 2.5 s); merge (floor) 3.2x (8.0 s vs 2.5 s)\n"},
+		{floor: 2.7, build: 1.9, want: "met", measured: "1.9 s; tests alone (floor) 2.7 s",
+			edit: 10, mergeFloor: 7, wantEdit: "missed", measuredEdit: "4.0x (10.0 s vs 2.5 s); merge (floor) 2.8x (7.0 s vs 2.5 s)\n"},
+		{floor: 2.7, build: 1.9, want: "met", measured: "1.9 s; tests alone (floor) 2.7 s",
+			edit: 7.4, mergeFloor: 8, wantEdit: "met", measuredEdit: "3.0x (7.4 s vs 2.5 s); merge (floor) 3.2x (8.0 s vs 2.5 s)\n"},
 	} {
+		langC := Steps{ChunkRun: map[string]float64{"lang-c": 2.5}}
 		runs := []Run{
 			{Tool: toolDazzle, Scenario: scCold, Seconds: 400},
 			{Tool: toolBuild, Scenario: scCold, Seconds: 38},
 			{Tool: toolBuild, Scenario: scWarm, Seconds: 1.5},
 			{Tool: toolDazzle, Scenario: scEdit, Seconds: 280},
-			{Tool: toolBuild, Scenario: scEdit, Seconds: 10, Steps: Steps{ChunkRun: map[string]float64{"lang-c": 2.5}}},
+			{Tool: toolBuild, Scenario: scEdit, Seconds: tc.edit, Steps: langC},
 			{Tool: toolBuild, Scenario: scEditTest, Seconds: tc.build},
 			{Tool: toolTestFloor, Scenario: scEditTest, Seconds: tc.floor},
+		}
+		if tc.mergeFloor > 0 {
+			runs = append(runs, Run{Tool: toolMergeFloor, Scenario: scEdit, Seconds: tc.mergeFloor, Steps: langC})
 		}
 		for i := range runs {
 			runs[i].N, runs[i].Project, runs[i].OK = ci.chunkCount(), "ci", true
@@ -275,13 +292,72 @@ func TestCITargets(t *testing.T) {
 			"0.095x (38.0 s vs 400.0 s)",
 			"met    CI scale nothing changed: dazzlekit build <= 3 s",
 			"met    CI scale edit lang-c: dazzlekit build <= 0.05x dazzle",
-			"missed CI scale edit lang-c: dazzlekit build <= 3x its RUN steps",
-			"4.0x (10.0 s vs 2.5 s)",
+			fmt.Sprintf("%-6s %-58s %s", tc.wantEdit, "CI scale edit lang-c: dazzlekit build <= 3x its RUN steps", tc.measuredEdit),
 			fmt.Sprintf("%-6s %-58s %s\n", tc.want, "CI scale edit one test: dazzlekit build <= 2 s", tc.measured),
 		} {
 			if !strings.Contains(table, line) {
-				t.Errorf("floor %.1f s: table lacks %q:\n%s", tc.floor, line, table)
+				t.Errorf("floor %.1f s, merge floor %.1f s: table lacks %q:\n%s", tc.floor, tc.mergeFloor, line, table)
 			}
 		}
+	}
+}
+
+// The CI-scale merge floor does what an edit of lang-c demands at the least, as need counts it:
+// lang-c alone and each of the 11 distinct combination images holding it, each one MergeOp of the
+// base and its chunks' diffs (none for the chunk alone), its tests in one container without a
+// network, the combination images pushed.
+func TestCIMergeFloor(t *testing.T) {
+	p, err := newCIProject(t.TempDir(), "localhost:5055", 0, "lang-c", "lang-node")
+	if err != nil {
+		t.Fatal(err)
+	}
+	imgs := p.mergeFloorImages("lang-c")
+	if len(imgs) != 12 || imgs[0].name != "chunk:lang-c" || !imgs[0].alone || imgs[1].alone {
+		t.Fatalf("images %+v: want lang-c alone, then the 11 combination images", imgs)
+	}
+	tests, merges, langC := 0, 0, 0
+	for _, img := range imgs {
+		_, st := p.mergeFloorDef(img, 1)
+		def, err := st.Marshal(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var testOp *pb.ExecOp
+		for _, dt := range def.Def {
+			var op pb.Op
+			if err := proto.Unmarshal(dt, &op); err != nil {
+				t.Fatal(err)
+			}
+			switch o := op.Op.(type) {
+			case *pb.Op_Merge:
+				merges++
+				if len(o.Merge.Inputs) != len(img.chunks)+1 {
+					t.Errorf("%s: a merge of %d inputs, want the base and %d chunks", img.name, len(o.Merge.Inputs), len(img.chunks))
+				}
+			case *pb.Op_Exec:
+				args := strings.Join(o.Exec.Meta.Args, " ")
+				if o.Exec.Network == pb.NetMode_NONE {
+					if testOp != nil {
+						t.Errorf("%s: a second test container", img.name)
+					}
+					testOp = o.Exec
+				} else if strings.Contains(args, `echo "lang-c $VERSION rev floor-1-`) {
+					langC++
+				}
+			}
+		}
+		if testOp == nil {
+			t.Fatalf("%s: no test container without a network", img.name)
+		}
+		tests += strings.Count(testOp.Meta.Args[2], " && ") + 1
+	}
+	if want := p.need(scEdit).Tests; tests != want {
+		t.Errorf("the floor runs %d tests, need counts %d", tests, want)
+	}
+	if merges != 11 || langC != 12 {
+		t.Errorf("%d merges and lang-c's edited step in %d images; want 11 and 12", merges, langC)
+	}
+	if cmds, _ := p.floorTestCommands([]string{"lang-c"}); len(cmds) != 1 || cmds[0] != `case "$(lang-c)" in *"lang-c "*) ;; *) exit 1;; esac` {
+		t.Errorf("lang-c's tests: %q", cmds)
 	}
 }

@@ -35,6 +35,9 @@ func waitIdle() {
 	}
 }
 
+// clockTicks is USER_HZ, the unit of /proc/stat's times: 100 on every Linux architecture Go runs on.
+const clockTicks = 100
+
 // cpuTimes reads the machine's busy and total CPU time, in clock ticks, from /proc/stat.
 func cpuTimes() (busy, total uint64, ok bool) {
 	dt, err := os.ReadFile("/proc/stat")

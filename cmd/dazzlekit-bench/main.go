@@ -69,20 +69,27 @@ type config struct {
 
 // Run is one tool's build in one scenario.
 type Run struct {
-	N        int      `json:"n"`
-	Rep      int      `json:"rep"`
-	Tool     string   `json:"tool"`
-	Scenario string   `json:"scenario"`
-	Seconds  float64  `json:"seconds"`
-	OK       bool     `json:"ok"`
-	Error    string   `json:"error,omitempty"`
-	Project  string   `json:"project,omitempty"` // "ci" for the CI-scale project; N is then its number of chunks
-	Steps    Steps    `json:"steps"`
-	Log      string   `json:"log"`
-	Commands []string `json:"commands"`
+	N        int     `json:"n"`
+	Rep      int     `json:"rep"`
+	Tool     string  `json:"tool"`
+	Scenario string  `json:"scenario"`
+	Seconds  float64 `json:"seconds"`
+	// CPUSeconds is the machine's busy CPU time during the run (every process, in core-seconds from
+	// /proc/stat): on 2 cores a run whose steps leave the CPU idle is bound by them, one over about
+	// twice its seconds by the CPU.
+	CPUSeconds float64  `json:"cpuSeconds"`
+	OK         bool     `json:"ok"`
+	Error      string   `json:"error,omitempty"`
+	Project    string   `json:"project,omitempty"` // "ci" for the CI-scale project; N is then its number of chunks
+	Steps      Steps    `json:"steps"`
+	Log        string   `json:"log"`
+	Commands   []string `json:"commands"`
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == floorSolveCommand {
+		os.Exit(floorSolveMain(os.Args[2:]))
+	}
 	var c config
 	var sizes, tools, projects string
 	flag.StringVar(&c.addr, "addr", os.Getenv("BUILDKIT_HOST"), "buildkitd address (it is pruned: use a daemon of the benchmark's own)")
@@ -406,6 +413,7 @@ func (c *config) run(r *Run, cmds []command, parse func(io.Reader) Steps) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
 	waitIdle()
+	busy0, _, _ := cpuTimes()
 	start := time.Now()
 	r.OK = true
 	for _, cm := range cmds {
@@ -449,6 +457,9 @@ func (c *config) run(r *Run, cmds []command, parse func(io.Reader) Steps) {
 		}
 	}
 	r.Seconds = round(time.Since(start).Seconds(), 2)
+	if busy1, _, ok := cpuTimes(); ok && busy1 >= busy0 {
+		r.CPUSeconds = round(float64(busy1-busy0)/clockTicks, 2)
+	}
 	r.Steps = parse(bytes.NewReader(out.Bytes()))
 }
 

@@ -1,0 +1,272 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/client/llb"
+	gwclient "github.com/moby/buildkit/frontend/gateway/client"
+	"golang.org/x/sync/errgroup"
+)
+
+// floorSolve is one build of the CI-scale merge floor: the LLB definitions of an image's tests and
+// of the image, and the tag the image is pushed to once its tests passed ("" for an image no tool
+// pushes, a chunk alone, which is only tested).
+type floorSolve struct {
+	Name  string `json:"name"`
+	Tests string `json:"tests"`
+	Image string `json:"image,omitempty"`
+	Push  string `json:"push,omitempty"`
+}
+
+// ciMergeFloorImages are what an edit of the folder f makes any tool do at the least: f's chunks
+// alone, and each distinct combination image holding one (imagesHolding), each tested in a
+// container of its own; the combination images are pushed, the chunks alone are not. The names are
+// test images' (testImages): a chunk alone goes by its own name, "chunk:<chunk>".
+type ciFloorImage struct {
+	name   string
+	chunks []string // in merge order; one chunk and no merge for a chunk alone
+	alone  bool
+}
+
+func (p *ciProject) mergeFloorImages(f string) []ciFloorImage {
+	var out []ciFloorImage
+	for _, ch := range p.usedChunks() {
+		if folderOf(ch) == f {
+			out = append(out, ciFloorImage{name: "chunk:" + ch, chunks: []string{ch}, alone: true})
+		}
+	}
+	for _, img := range p.imagesHolding(f) {
+		out = append(out, ciFloorImage{name: img, chunks: p.resolve(img)})
+	}
+	return out
+}
+
+// floorChunk is chunk ch's steps on base, as its Dockerfile runs them (ciSteps, with the variant's
+// VERSION), named as dazzlekit names a chunk's steps so the progress parser sums the edited folder's
+// step time alike. The edited folder's steps carry the floor's own revision k, so that neither
+// dazzlekit's cache nor an earlier floor run answers them.
+func (p *ciProject) floorChunk(base llb.State, ch string, k int) llb.State {
+	f, version := folderOf(ch), "none"
+	if _, v, ok := strings.Cut(ch, ":"); ok {
+		version = v
+	}
+	steps := runSteps(p.ciSteps(f))
+	st := base.AddEnv("VERSION", version)
+	for i, s := range steps {
+		if f == p.EditChunk {
+			s = strings.Replace(s, "$VERSION rev ", fmt.Sprintf("$VERSION rev floor-%d-", k), 1)
+		}
+		st = st.Run(llb.Args([]string{"/bin/sh", "-c", s}), llb.WithCustomName(fmt.Sprintf("[chunk %s %d/%d] RUN %s", ch, i+1, len(steps), s))).Root()
+	}
+	return st
+}
+
+// floorTestCommands are the tests of an image of chunks, as the CI project's test files define them
+// (write), each its own process as the runner starts them, one after the other, and the PATH they
+// run with.
+func (p *ciProject) floorTestCommands(chunks []string) (cmds []string, path string) {
+	var bins []string
+	for _, ch := range chunks {
+		f := folderOf(ch)
+		bins = append(bins, "/opt/"+f+"/bin")
+		cmds = append(cmds, fmt.Sprintf(`case "$(%[1]s)" in *"%[1]s "*) ;; *) exit 1;; esac`, f))
+		if p.testCount(f) == 2 {
+			cmds = append(cmds, fmt.Sprintf("ls /opt/%s/blob2 >/dev/null", f))
+		}
+	}
+	return cmds, strings.Join(append(bins, "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"), ":")
+}
+
+// mergeFloorDef is image img's LLB in floor run k: the base, each chunk's steps on it, the MergeOp
+// of the base and each chunk's DiffOp against it (a chunk alone is its steps, no merge), and on that
+// one container without a network running the image's tests.
+func (p *ciProject) mergeFloorDef(img ciFloorImage, k int) (image, tests llb.State) {
+	base := llb.Image(p.baseImage())
+	base = base.Run(llb.Args([]string{"/bin/sh", "-c", "mkdir -p /opt/base && echo base > /opt/base/version && sleep 1"}),
+		llb.WithCustomName("[base] RUN mkdir -p /opt/base")).Root()
+	var root llb.State
+	if img.alone {
+		root = p.floorChunk(base, img.chunks[0], k)
+	} else {
+		layers := []llb.State{base}
+		for _, ch := range img.chunks {
+			layers = append(layers, llb.Diff(base, p.floorChunk(base, ch, k), llb.WithCustomName("[chunk "+ch+"] own layers")))
+		}
+		root = llb.Merge(layers, llb.WithCustomName(fmt.Sprintf("[combine %s] base + %d chunks", img.name, len(img.chunks))))
+	}
+	cmds, path := p.floorTestCommands(img.chunks)
+	return root, root.Run(llb.Args([]string{"/bin/sh", "-c", strings.Join(cmds, " && ")}), llb.Network(llb.NetModeNone),
+		llb.AddEnv("PATH", path), llb.WithCustomName(fmt.Sprintf("[floor tests %s] RUN %d tests", img.name, len(cmds)))).Root()
+}
+
+// ciMergeFloor measures the least an edit of one chunk folder costs, at CI scale, any tool that
+// composes as dazzlekit has to (DiffOp and MergeOp) and tests as dazzle does (each chunk alone and
+// each combination image holding it, every test, in a container per image): plain LLB with no
+// frontend, no project reads, no image config, no test runner and no registry probe, each image
+// one solve, all at once from one BuildKit client (this program's floor-solve), the combination
+// images pushed to tags of a repository of its own. The first run builds every chunk of those
+// images (its LLB is not dazzlekit's); the second, with the edited folder's steps changed again,
+// is the floor under "edit one chunk".
+func (c *config) ciMergeFloor(p *ciProject, rep int, repo, logDir string) Run {
+	dir := filepath.Join(filepath.Dir(logDir), filepath.Base(logDir)+"-mergefloor")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		fatalf("%v", err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		fatalf("%v", err)
+	}
+	imgs := p.mergeFloorImages(p.EditChunk)
+	var r Run
+	for k, sc := range []string{"all chunks", scEdit} {
+		var spec []floorSolve
+		for i, img := range imgs {
+			image, tests := p.mergeFloorDef(img, k)
+			s := floorSolve{Name: img.name, Tests: filepath.Join(dir, fmt.Sprintf("tests-%d-%d.pb", k, i))}
+			if err := writeDef(s.Tests, tests); err != nil {
+				fatalf("the %s definition: %v", toolMergeFloor, err)
+			}
+			if !img.alone {
+				s.Image, s.Push = filepath.Join(dir, fmt.Sprintf("image-%d-%d.pb", k, i)), repo+"-mergefloor:"+img.name
+				if err := writeDef(s.Image, image); err != nil {
+					fatalf("the %s definition: %v", toolMergeFloor, err)
+				}
+			}
+			spec = append(spec, s)
+		}
+		specPath := filepath.Join(dir, fmt.Sprintf("spec-%d.json", k))
+		dt, _ := json.MarshalIndent(spec, "", "  ")
+		if err := os.WriteFile(specPath, dt, 0o644); err != nil {
+			fatalf("%v", err)
+		}
+		r = Run{N: p.chunkCount(), Rep: rep, Tool: toolMergeFloor, Scenario: sc, Project: "ci",
+			Log: filepath.Join(logDir, fmt.Sprintf("mergefloor-%d-%s.log", k, strings.ReplaceAll(sc, " ", "-")))}
+		logf("CI scale rep %d %-16s %-16s ...", rep+1, toolMergeFloor, sc)
+		c.run(&r, []command{{argv: []string{self, floorSolveCommand, "-addr", c.addr, specPath}}}, parseRawJSON)
+		logf("CI scale rep %d %-16s %-16s %7.1fs  RUN %d for %d images, %s RUN %.1fs, CPU %.1f s", rep+1, toolMergeFloor, sc, r.Seconds, r.Steps.RunRan,
+			len(imgs), p.EditChunk, r.Steps.folderRunSeconds(p.EditChunk), r.CPUSeconds)
+		if !r.OK {
+			fatalf("the %s build failed: %s (log %s)", toolMergeFloor, firstLine(r.Error), r.Log)
+		}
+	}
+	return r
+}
+
+func writeDef(path string, st llb.State) error {
+	def, err := st.Marshal(context.Background())
+	if err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	err = llb.WriteTo(def, f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// floorSolveCommand makes this program the merge floor's BuildKit client: `dazzlekit-bench
+// floor-solve -addr A spec.json` solves every definition of the spec at once, each pushed where the
+// spec says, and prints every solve's progress to stdout as buildctl's --progress=rawjson does.
+const floorSolveCommand = "floor-solve"
+
+func floorSolveMain(args []string) int {
+	fs := flag.NewFlagSet(floorSolveCommand, flag.ContinueOnError)
+	addr := fs.String("addr", os.Getenv("BUILDKIT_HOST"), "buildkitd address")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
+		fmt.Fprintln(os.Stderr, "usage: dazzlekit-bench floor-solve -addr ADDR SPEC.json")
+		return 2
+	}
+	if err := floorSolveRun(*addr, fs.Arg(0)); err != nil {
+		fmt.Fprintln(os.Stderr, "floor-solve:", err)
+		return 1
+	}
+	return 0
+}
+
+func floorSolveRun(addr, specPath string) error {
+	dt, err := os.ReadFile(specPath)
+	if err != nil {
+		return err
+	}
+	var spec []floorSolve
+	if err := json.Unmarshal(dt, &spec); err != nil {
+		return fmt.Errorf("%s: %w", specPath, err)
+	}
+	ctx := context.Background()
+	c, err := client.New(ctx, addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	var mu sync.Mutex
+	enc := json.NewEncoder(os.Stdout)
+	eg, ctx := errgroup.WithContext(ctx)
+	for _, s := range spec {
+		tests, err := readDef(s.Tests)
+		if err != nil {
+			return err
+		}
+		var image *llb.Definition
+		var opt client.SolveOpt
+		if s.Image != "" {
+			if image, err = readDef(s.Image); err != nil {
+				return err
+			}
+			opt.Exports = []client.ExportEntry{{Type: client.ExporterImage, Attrs: map[string]string{"name": s.Push, "push": "true"}}}
+		}
+		ch := make(chan *client.SolveStatus)
+		eg.Go(func() error {
+			for st := range ch {
+				mu.Lock()
+				err := enc.Encode(st)
+				mu.Unlock()
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		eg.Go(func() error {
+			// The tests first, then the image: a push waits for its image's tests, as any tool's does.
+			_, err := c.Build(ctx, opt, "", func(ctx context.Context, gw gwclient.Client) (*gwclient.Result, error) {
+				if _, err := gw.Solve(ctx, gwclient.SolveRequest{Definition: tests.ToPB(), Evaluate: true}); err != nil {
+					return nil, err
+				}
+				if image == nil {
+					return gwclient.NewResult(), nil
+				}
+				return gw.Solve(ctx, gwclient.SolveRequest{Definition: image.ToPB()})
+			}, ch)
+			if err != nil {
+				return fmt.Errorf("%s: %w", s.Name, err)
+			}
+			return nil
+		})
+	}
+	return eg.Wait()
+}
+
+func readDef(path string) (*llb.Definition, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	def, err := llb.ReadFrom(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return def, nil
+}
