@@ -287,6 +287,81 @@ func TestBuildCommandSkipsHeldImages(t *testing.T) {
 			t.Errorf("%s:%s is %s after the build, want %s", repo, comb, got, want)
 		}
 	}
+
+	// A chunk of full's changes, and its test with it: full's new image is pushed (as soon as its
+	// chunk's layers are new, beside the probe), minimal's tags are left alone.
+	setTool := func(built, expected string) {
+		t.Helper()
+		for file, pair := range map[string][2]string{
+			"chunks/tool/Dockerfile": {`echo "tool built in a separate stage"`, `echo "` + built + `"`},
+			"tests/tool.yaml":        {`stdout == "tool built in a separate stage\n"`, `stdout == "` + expected + `\n"`},
+		} {
+			path := filepath.Join(dir, file)
+			dt, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			changed := strings.Replace(string(dt), pair[0], pair[1], 1)
+			if changed == string(dt) {
+				t.Fatalf("the example's %s changed; update this test", file)
+			}
+			if err := os.WriteFile(path, []byte(changed), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	original, err := os.ReadFile(filepath.Join(dir, "chunks/tool/Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	originalTest, err := os.ReadFile(filepath.Join(dir, "tests/tool.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	setTool("tool v2", "tool v2")
+	fourth, stderr := build()
+	if want := "dazzlekit build: 2 of 3 images were in the registry already, as built: not pushed again\n"; !strings.Contains(stderr, want) {
+		t.Errorf("stderr has no %q:\n%s", want, stderr)
+	}
+	if got, want := pushed(stderr), []string{"full"}; !slices.Equal(got, want) {
+		t.Errorf("pushed %q, want %q:\n%s", got, want, stderr)
+	}
+	full2 := digest("full")
+	if full2 == full || !strings.Contains(fourth, repo+":full@"+full2+"\n") {
+		t.Errorf("%s:full is %s after its chunk changed (before: %s); the build printed\n%s", repo, full2, full, fourth)
+	}
+	if digest("minimal") != minimal || digest("minimal-again") != minimal {
+		t.Errorf("minimal's tags changed with a chunk it does not hold")
+	}
+
+	// The chunk changes again but its test still expects v2: full fails and its tag keeps v2,
+	// although the push had started as soon as the chunk's layers were new.
+	if err := os.WriteFile(filepath.Join(dir, "chunks/tool/Dockerfile"), original, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tests/tool.yaml"), originalTest, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	setTool("tool v3", "tool v2")
+	stdout, stderr, err := runSplit(t, dir, bin, "build", "--addr", e.host, "--registry", repo,
+		"--build-arg", "REGISTRY="+e.registry, "--progress=plain")
+	if err == nil {
+		t.Fatalf("a failing test passed the build:\n%s", stderr)
+	}
+	for _, want := range []string{"dazzlekit build: combination full: ", `stdout == "tool v2\n"`, "dazzlekit build: 1 of 3 combinations failed\n"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr has no %q:\n%s", want, stderr)
+		}
+	}
+	if got := pushed(stderr); len(got) != 0 {
+		t.Errorf("pushed %q although full's test failed:\n%s", got, stderr)
+	}
+	if strings.Contains(stdout, ":full@") {
+		t.Errorf("stdout names full although its test failed:\n%s", stdout)
+	}
+	if got := digest("full"); got != full2 {
+		t.Errorf("%s:full is %s after a build whose test failed, want v2's %s", repo, got, full2)
+	}
 }
 
 // --push=false builds and tests every combination and pushes nothing: no name on stdout, no tag.

@@ -1,6 +1,10 @@
 package merge
 
-import "github.com/moby/buildkit/client/llb"
+import (
+	"strings"
+
+	"github.com/moby/buildkit/client/llb"
+)
 
 // Layer is one chunk's full state (base plus the chunk's own steps).
 type Layer struct {
@@ -18,7 +22,20 @@ func Layers(base llb.State, chunks []Layer, name string) llb.State {
 	}
 	states := []llb.State{base}
 	for _, c := range chunks {
-		states = append(states, llb.Diff(base, c.State, llb.WithCustomName("[chunk "+c.Name+"] own layers (diff against base)")))
+		states = append(states, llb.Diff(base, c.State, llb.WithCustomName(OwnLayersName(c.Name))))
 	}
 	return llb.Merge(states, llb.WithCustomName(name))
+}
+
+const ownLayers = "] own layers (diff against base)"
+
+// OwnLayersName is the progress name of the DiffOp of chunk's own layers.
+func OwnLayersName(chunk string) string { return "[chunk " + chunk + ownLayers }
+
+// IsOwnLayers tells whether a progress name is OwnLayersName's. BuildKit runs that DiffOp, rather
+// than answering it from its cache, only when the chunk's layers (or the base's) are not the ones
+// it has computed before: a COPY whose files did not change is a cache hit, and so is the diff
+// after it.
+func IsOwnLayers(name string) bool {
+	return strings.HasPrefix(name, "[chunk ") && strings.HasSuffix(name, ownLayers)
 }

@@ -127,3 +127,28 @@ func TestPushErrors(t *testing.T) {
 		t.Errorf("oneLine: %q, want %q", got, want)
 	}
 }
+
+// A probe gives way to the push once its progress shows a chunk's own layers computed anew, and only
+// then: sources, steps answered from the cache, failed ops and tests do not count.
+func TestChangedLayers(t *testing.T) {
+	now := time.Now()
+	for _, tc := range []struct {
+		name   string
+		v      client.Vertex
+		change bool
+	}{
+		{"a chunk's diff that ran", client.Vertex{Name: "[chunk lang-c] own layers (diff against base)", Completed: &now}, true},
+		{"a variant's diff that ran", client.Vertex{Name: "[chunk lang-go:1.24] own layers (diff against base)", Completed: &now}, true},
+		{"a diff from the cache", client.Vertex{Name: "[chunk lang-c] own layers (diff against base)", Completed: &now, Cached: true}, false},
+		{"a diff still running", client.Vertex{Name: "[chunk lang-c] own layers (diff against base)"}, false},
+		{"a diff that failed", client.Vertex{Name: "[chunk lang-c] own layers (diff against base)", Completed: &now, Error: "boom"}, false},
+		{"a step that ran", client.Vertex{Name: "[chunk lang-c 1/3] RUN make", Completed: &now}, false},
+		{"the base's source", client.Vertex{Name: "[base 1/2] FROM localhost:5000/busybox", Completed: &now}, false},
+		{"a test op", client.Vertex{Name: "[test full] 2 tests: a; b", Completed: &now}, false},
+		{"the merge", client.Vertex{Name: "[combine full] base + 2 chunks", Completed: &now}, false},
+	} {
+		if got := changedLayers(&tc.v); got != tc.change {
+			t.Errorf("%s: changedLayers = %v, want %v", tc.name, got, tc.change)
+		}
+	}
+}
