@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"maps"
 	"os"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/dazzlekit/dazzlekit/project"
 	"github.com/moby/buildkit/solver/pb"
-	"google.golang.org/protobuf/proto"
 )
 
 func loadCI(t *testing.T, dir string) *project.Project {
@@ -318,16 +316,8 @@ func TestCIMergeFloor(t *testing.T) {
 	tests, merges, langC := 0, 0, 0
 	for _, img := range imgs {
 		_, st := p.mergeFloorDef(img, 1)
-		def, err := st.Marshal(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
 		var testOp *pb.ExecOp
-		for _, dt := range def.Def {
-			var op pb.Op
-			if err := proto.Unmarshal(dt, &op); err != nil {
-				t.Fatal(err)
-			}
+		for _, op := range llbOps(t, st) {
 			switch o := op.Op.(type) {
 			case *pb.Op_Merge:
 				merges++

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/solver/pb"
 	"google.golang.org/protobuf/proto"
 )
@@ -13,18 +14,10 @@ import (
 // against it, the project's own steps, and the tests in one container without a network.
 func TestMergeFloorDefinition(t *testing.T) {
 	p := &benchProject{Registry: "localhost:5000", N: 4, rev: map[int]int{2: 3}}
-	def, err := p.mergeFloorDef(1).Marshal(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
 	var merges, diffs, execs int
 	var mergeInputs int
 	var tests *pb.ExecOp
-	for _, dt := range def.Def {
-		var op pb.Op
-		if err := proto.Unmarshal(dt, &op); err != nil {
-			t.Fatal(err)
-		}
+	for _, op := range llbOps(t, p.mergeFloorDef(1)) {
 		switch o := op.Op.(type) {
 		case *pb.Op_Merge:
 			merges++
@@ -52,4 +45,22 @@ func TestMergeFloorDefinition(t *testing.T) {
 	if got := runSteps(p.chunkSteps(2)); len(got) != 3 || !strings.Contains(got[0], `echo "c02 rev 3"`) {
 		t.Errorf("runSteps(chunkSteps(2)) = %q", got)
 	}
+}
+
+// llbOps is st's LLB definition as ops, in the order it marshals them.
+func llbOps(t *testing.T, st llb.State) []*pb.Op {
+	t.Helper()
+	def, err := st.Marshal(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops := make([]*pb.Op, 0, len(def.Def))
+	for _, dt := range def.Def {
+		var op pb.Op
+		if err := proto.Unmarshal(dt, &op); err != nil {
+			t.Fatal(err)
+		}
+		ops = append(ops, &op)
+	}
+	return ops
 }
