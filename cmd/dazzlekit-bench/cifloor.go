@@ -26,16 +26,17 @@ type floorSolve struct {
 	Push  string `json:"push,omitempty"`
 }
 
-// ciMergeFloorImages are what an edit of the folder f makes any tool do at the least: f's chunks
-// alone, and each distinct combination image holding one (imagesHolding), each tested in a
-// container of its own; the combination images are pushed, the chunks alone are not. The names are
-// test images' (testImages): a chunk alone goes by its own name, "chunk:<chunk>".
+// ciFloorImage is one image of the CI-scale merge floor.
 type ciFloorImage struct {
 	name   string
 	chunks []string // in merge order; one chunk and no merge for a chunk alone
 	alone  bool
 }
 
+// mergeFloorImages are what an edit of the folder f makes any tool do at the least: f's chunks
+// alone, and each distinct combination image holding one (imagesHolding), each tested in a
+// container of its own; the combination images are pushed, the chunks alone are not. A chunk
+// alone goes by "chunk:<chunk>".
 func (p *ciProject) mergeFloorImages(f string) []ciFloorImage {
 	var out []ciFloorImage
 	for _, ch := range p.usedChunks() {

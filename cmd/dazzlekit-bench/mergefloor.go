@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -24,20 +23,9 @@ func (c *config) mergeFloor(p *benchProject, n, rep int, repo, logDir string) Ru
 		fatalf("%v", err)
 	}
 	return c.editFloor(p, n, rep, toolMergeFloor, "mergefloor", "all chunks", logDir, func(k int) []command {
-		def, err := p.mergeFloorDef(k).Marshal(context.Background())
-		if err != nil {
-			fatalf("the %s definition: %v", toolMergeFloor, err)
-		}
 		in := filepath.Join(dir, fmt.Sprintf("def-%d.pb", k))
-		f, err := os.Create(in)
-		if err == nil {
-			err = llb.WriteTo(def, f)
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-		}
-		if err != nil {
-			fatalf("%v", err)
+		if err := writeDef(in, p.mergeFloorDef(k)); err != nil {
+			fatalf("the %s definition: %v", toolMergeFloor, err)
 		}
 		cmds := c.buildctlBuild("--output", "type=image,name="+repo+"-mergefloor:"+combAll+",push=true")
 		cmds[0].in = in

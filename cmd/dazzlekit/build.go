@@ -260,6 +260,14 @@ func build(args []string, stdout, stderr io.Writer) int {
 					return resp, retries, err
 				}
 			}
+			// pushedDone gives the group a push's outcome.
+			pushedDone := func(resp *client.SolveResponse, retries []string, err error, unchanged func(i int) bool) {
+				if err != nil {
+					done("", err, retries, nil)
+					return
+				}
+				done(resp.ExporterResponse[exptypes.ExporterImageDigestKey], nil, retries, unchanged)
+			}
 			if !*push {
 				_, err := solve(opt, frontend.Build, nil)
 				done("", err, nil, nil)
@@ -267,11 +275,7 @@ func build(args []string, stdout, stderr io.Writer) int {
 			}
 			if !slices.ContainsFunc(group, func(i int) bool { return held[i] != "" }) {
 				resp, retries, err := pushed(func(int) bool { return true })
-				if err != nil {
-					done("", err, retries, nil)
-					return
-				}
-				done(resp.ExporterResponse[exptypes.ExporterImageDigestKey], nil, retries, nil)
+				pushedDone(resp, retries, err, nil)
 				return
 			}
 			// The same exporter without the push, for the digest the push would give. It is left out
@@ -283,12 +287,12 @@ func build(args []string, stdout, stderr io.Writer) int {
 			// recorded, as always.
 			//
 			// Once the own layers of one of the image's chunks are computed anew (changedLayers), the
-			// tags cannot hold the image: the push starts then, beside the probe, and
-			// shares its steps and tests (BuildKit runs an op once for every build waiting on it, and
-			// the builds share their test outcomes); the probe ends without exporting. In an edit of
-			// one chunk of a CI-scale project that was 0.5 s and 1 core-second of 7.5 s.
+			// tags cannot hold the image: the push starts then, beside the probe, and shares its steps
+			// and tests (BuildKit runs an op once for every build waiting on it, and the builds share
+			// their test outcomes); the probe ends without exporting. In an edit of one chunk of a
+			// CI-scale project that took the probes' exports off the end: a median of 9.0 s against
+			// 9.4 s, alternating 6 runs each.
 			var early struct {
-				once    sync.Once
 				started atomic.Bool
 				resp    *client.SolveResponse
 				retries []string
@@ -300,13 +304,12 @@ func build(args []string, stdout, stderr io.Writer) int {
 				if early.started.Load() || !slices.ContainsFunc(st.Vertexes, changedLayers) {
 					return
 				}
-				early.once.Do(func() {
-					early.started.Store(true)
+				if early.started.CompareAndSwap(false, true) {
 					go func() {
 						defer close(early.done)
 						early.resp, early.retries, early.err = pushed(func(int) bool { return true })
 					}()
-				})
+				}
 			}
 			probe := func(ctx context.Context, gw gwclient.Client) (*gwclient.Result, error) {
 				res, err := frontend.Build(ctx, gw)
@@ -322,11 +325,7 @@ func build(args []string, stdout, stderr io.Writer) int {
 			if early.started.Load() {
 				// The push decides: its build runs the same tests, and fails as the probe did when one fails.
 				<-early.done
-				if early.err != nil {
-					done("", early.err, early.retries, nil)
-					return
-				}
-				done(early.resp.ExporterResponse[exptypes.ExporterImageDigestKey], nil, early.retries, nil)
+				pushedDone(early.resp, early.retries, early.err, nil)
 				return
 			}
 			if err != nil {
@@ -340,11 +339,7 @@ func build(args []string, stdout, stderr io.Writer) int {
 				return
 			}
 			resp, retries, err := pushed(func(i int) bool { return !unchanged(i) })
-			if err != nil {
-				done("", err, retries, nil)
-				return
-			}
-			done(resp.ExporterResponse[exptypes.ExporterImageDigestKey], nil, retries, unchanged)
+			pushedDone(resp, retries, err, unchanged)
 		}()
 	}
 	builds.Wait()
