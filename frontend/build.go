@@ -36,13 +36,69 @@ func Build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 }
 
 func build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
+	if res, ok, err := schemaSubrequest(c.BuildOpts().Opts["requestid"]); ok {
+		return res, err
+	}
+	pr, err := prepare(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	bc, opt, proj, warn, input := pr.bc, pr.opt, pr.proj, pr.warn, pr.input
+	if res, ok, err := bc.HandleSubrequest(ctx, dockerui.RequestHandler{
+		ListTargets: func(context.Context) (*targets.List, error) { return listTargets(proj), nil },
+		Outline: func(ctx context.Context) (*outline.Outline, error) {
+			return outlineProject(ctx, input(firstPlatform(bc)), proj)
+		},
+		Lint: func(ctx context.Context) (*lint.LintResults, error) {
+			return check(ctx, input(firstPlatform(bc)), proj, opt), nil
+		},
+	}); err != nil || ok {
+		return res, err
+	}
+
+	sel, err := selectChunks(proj, opt)
+	if err != nil {
+		return nil, err
+	}
+	copyStack, why := opt.DisableDiffMerge, "build-arg "+argDisableDiffMerge+" is set"
+	caps := c.BuildOpts().LLBCaps
+	for _, cp := range []apicaps.CapID{pb.CapMergeOp, pb.CapDiffOp} {
+		if err := caps.Supports(cp); err != nil && !copyStack {
+			copyStack, why = true, err.Error()
+		}
+	}
+	if copyStack {
+		warn(diag.Warning{Rule: "NoDiffMerge", Msg: "composing without DiffOp/MergeOp (" + why + "): each chunk's own changes are copied onto the chunks before it; " +
+			"the image is the same, but chunks share no layers, so changing one chunk rebuilds the layers of every later one. " +
+			"Docker's classic image store has no MergeOp: turn on the containerd image store, or use `docker buildx create --driver docker-container`"})
+	}
+
+	rb, err := bc.Build(ctx, func(ctx context.Context, platform *ocispecs.Platform, _ int) (*dockerui.BuildResult, error) {
+		b := &builder{c: c, bc: bc, proj: proj, opt: opt, sel: sel, warn: warn, copyStack: copyStack, start: pr.start, in: input(platform)}
+		return b.build(ctx)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rb.Finalize()
+}
+
+// prepared is where every build of a project starts: the options, the project as read from the
+// build context, and the inputs of its Dockerfile conversions.
+type prepared struct {
+	start time.Time
+	bc    *dockerui.Client
+	opt   Options
+	proj  *project.Project
+	warn  diag.Sink
+	input func(platform *ocispecs.Platform) llbgen.Input
+}
+
+func prepare(ctx context.Context, c gwclient.Client) (*prepared, error) {
 	start := time.Now()
 	bc, err := dockerui.NewClient(withDefaultFilename(c))
 	if err != nil {
 		return nil, err
-	}
-	if res, ok, err := schemaSubrequest(c.BuildOpts().Opts["requestid"]); ok {
-		return res, err
 	}
 	opt, err := ParseOptions(bc.Config)
 	if err != nil {
@@ -78,7 +134,7 @@ func build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 	}
 
 	// Subrequests are answered before any Dockerfile is converted: converting resolves base image
-	// metadata, which a user listing targets should not need.
+	// metadata, which a user listing targets should not need, so input only sets conversions up.
 	meta := llbgen.NewMetaCache(c) // one per build: chunks and platforms share image lookups
 	input := func(platform *ocispecs.Platform) llbgen.Input {
 		return llbgen.Input{
@@ -92,43 +148,7 @@ func build(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 			Warn:      warn,
 		}
 	}
-	if res, ok, err := bc.HandleSubrequest(ctx, dockerui.RequestHandler{
-		ListTargets: func(context.Context) (*targets.List, error) { return listTargets(proj), nil },
-		Outline: func(ctx context.Context) (*outline.Outline, error) {
-			return outlineProject(ctx, input(firstPlatform(bc)), proj)
-		},
-		Lint: func(ctx context.Context) (*lint.LintResults, error) {
-			return check(ctx, input(firstPlatform(bc)), proj, opt), nil
-		},
-	}); err != nil || ok {
-		return res, err
-	}
-
-	sel, err := selectChunks(proj, opt)
-	if err != nil {
-		return nil, err
-	}
-	copyStack, why := opt.DisableDiffMerge, "build-arg "+argDisableDiffMerge+" is set"
-	caps := c.BuildOpts().LLBCaps
-	for _, cp := range []apicaps.CapID{pb.CapMergeOp, pb.CapDiffOp} {
-		if err := caps.Supports(cp); err != nil && !copyStack {
-			copyStack, why = true, err.Error()
-		}
-	}
-	if copyStack {
-		warn(diag.Warning{Rule: "NoDiffMerge", Msg: "composing without DiffOp/MergeOp (" + why + "): each chunk's own changes are copied onto the chunks before it; " +
-			"the image is the same, but chunks share no layers, so changing one chunk rebuilds the layers of every later one. " +
-			"Docker's classic image store has no MergeOp: turn on the containerd image store, or use `docker buildx create --driver docker-container`"})
-	}
-
-	rb, err := bc.Build(ctx, func(ctx context.Context, platform *ocispecs.Platform, _ int) (*dockerui.BuildResult, error) {
-		b := &builder{c: c, bc: bc, proj: proj, opt: opt, sel: sel, warn: warn, copyStack: copyStack, start: start, in: input(platform)}
-		return b.build(ctx)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return rb.Finalize()
+	return &prepared{start: start, bc: bc, opt: opt, proj: proj, warn: warn, input: input}, nil
 }
 
 // selection is what one build produces: a name for progress and the chunks in layer order.
@@ -194,38 +214,10 @@ type builder struct {
 }
 
 func (b *builder) build(ctx context.Context) (*dockerui.BuildResult, error) {
-	base, err := llbgen.Base(ctx, b.in, b.proj.Base)
+	base, chunks, err := b.convert(ctx)
 	if err != nil {
 		return nil, err
 	}
-	// BuildKit runs independent chunks in parallel within a solve; the names say whose each step is.
-	b.marshal = llbgen.NewMarshaler(&b.names, llb.WithCaps(b.c.BuildOpts().LLBCaps))
-	baseOps, err := b.marshal.Ops(ctx, base.State)
-	if err != nil {
-		return nil, err
-	}
-	chunks := make([]*llbgen.Converted, len(b.sel.chunks))
-	ops := make([]*llbgen.Ops, len(b.sel.chunks))
-	eg, ectx := errgroup.WithContext(ctx)
-	for i, ch := range b.sel.chunks {
-		eg.Go(func() error {
-			conv, err := llbgen.Chunk(ectx, b.in, base, ch)
-			if err != nil {
-				return errors.Wrapf(err, "chunk %s", ch.Name)
-			}
-			chunks[i] = conv
-			ops[i], err = b.marshal.Ops(ectx, conv.State)
-			return err
-		})
-	}
-	if err := eg.Wait(); err != nil {
-		return nil, err
-	}
-	b.marshal.Own(baseOps, "base")
-	for i, ch := range b.sel.chunks {
-		b.marshal.Own(ops[i], "chunk "+ch.Name)
-	}
-
 	layers := make([]merge.Layer, len(chunks))
 	images := make([]merge.ChunkImage, len(chunks))
 	for i, ch := range b.sel.chunks {
@@ -280,6 +272,42 @@ func (b *builder) build(ctx context.Context) (*dockerui.BuildResult, error) {
 		epoch = *base.Epoch
 	}
 	return &dockerui.BuildResult{Reference: ref, Image: img, Epoch: &epoch}, nil
+}
+
+// convert converts the base and the selected chunks (in parallel) and names each op for its owner.
+func (b *builder) convert(ctx context.Context) (*llbgen.Converted, []*llbgen.Converted, error) {
+	base, err := llbgen.Base(ctx, b.in, b.proj.Base)
+	if err != nil {
+		return nil, nil, err
+	}
+	// BuildKit runs independent chunks in parallel within a solve; the names say whose each step is.
+	b.marshal = llbgen.NewMarshaler(&b.names, llb.WithCaps(b.c.BuildOpts().LLBCaps))
+	baseOps, err := b.marshal.Ops(ctx, base.State)
+	if err != nil {
+		return nil, nil, err
+	}
+	chunks := make([]*llbgen.Converted, len(b.sel.chunks))
+	ops := make([]*llbgen.Ops, len(b.sel.chunks))
+	eg, ectx := errgroup.WithContext(ctx)
+	for i, ch := range b.sel.chunks {
+		eg.Go(func() error {
+			conv, err := llbgen.Chunk(ectx, b.in, base, ch)
+			if err != nil {
+				return errors.Wrapf(err, "chunk %s", ch.Name)
+			}
+			chunks[i] = conv
+			ops[i], err = b.marshal.Ops(ectx, conv.State)
+			return err
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		return nil, nil, err
+	}
+	b.marshal.Own(baseOps, "base")
+	for i, ch := range b.sel.chunks {
+		b.marshal.Own(ops[i], "chunk "+ch.Name)
+	}
+	return base, chunks, nil
 }
 
 // report runs the tests and returns their summary (report.json, report.txt) instead of the image.

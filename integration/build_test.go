@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dazzlekit/dazzlekit/frontend"
 	"github.com/dazzlekit/dazzlekit/internal/registry"
 	controlapi "github.com/moby/buildkit/api/services/control"
 	"github.com/moby/buildkit/client"
@@ -442,4 +443,88 @@ func (e env) recordedBuilds(t *testing.T, since time.Time, repo string, digests 
 	}
 	slices.Sort(out)
 	return out
+}
+
+// frontend.Warm, dazzlekit build's head start, builds the chunks it is given, each on the base and
+// as every build of the project converts them, and nothing else: no merge, no test, no export. It
+// says it is ready once, before it sends them, whether it then succeeds or fails.
+func TestWarm(t *testing.T) {
+	e := stack(t)
+	dir := copyProject(t, exampleDir("devtools"))
+	repo := strings.TrimSuffix(e.ref(t, "x"), ":x")
+	unique := filepath.Base(repo) // so the step is new to the cache
+	appendFile(t, filepath.Join(dir, "chunks", "tool", "Dockerfile"), "RUN echo "+unique+" > /tmp/tool-warmed\n")
+
+	warm := func(chunks ...string) (p *progress, ready int, at time.Time, err error) {
+		p, err = e.build(t, dir, buildOpts{fn: frontend.Warm(chunks, func() { ready++; at = time.Now() })})
+		return p, ready, at, err
+	}
+	p, ready, at, err := warm("tool", "hello")
+	if err != nil {
+		t.Fatalf("warm: %s", errText(err))
+	}
+	if ready != 1 {
+		t.Errorf("ready was called %d times, want once", ready)
+	}
+	step := "RUN echo " + unique + " > /tmp/tool-warmed"
+	if got := p.ran(step); len(got) != 1 || !strings.HasPrefix(got[0], "[chunk tool ") {
+		t.Errorf("the progress ran %q as %q, want once, as the tool chunk's: %q", step, got, p.names())
+	}
+	for _, v := range p.vertices {
+		if strings.Contains(v.Name, step) && v.Started.Before(at) {
+			t.Errorf("%q started at %s, before ready (%s)", step, v.Started, at)
+		}
+		for _, not := range []string{"[combine", "[test", "own layers", "exporting"} {
+			if strings.Contains(v.Name, not) {
+				t.Errorf("the head start ran %q: it builds chunks only", v.Name)
+			}
+		}
+	}
+	// The builds find the chunk's step done: it is the same vertex.
+	b := e.mustBuild(t, dir, map[string]string{"target": "full"}, "")
+	if got := p.ran(step); len(got) != 1 {
+		t.Fatalf("lost the step: %q", got)
+	}
+	if got := b.ran(step); len(got) != 0 {
+		t.Errorf("the build of full ran %q again after the head start", step)
+	}
+
+	// A failing step fails it with the step's error, ready or not; dazzlekit build reports that
+	// failure as each combination's own and says nothing of the head start.
+	appendFile(t, filepath.Join(dir, "chunks", "hello", "Dockerfile"), "RUN echo "+unique+" && false\n")
+	_, ready, _, err = warm("tool", "hello")
+	if err == nil || !strings.Contains(errText(err), "echo "+unique+" && false") {
+		t.Errorf("warm of a failing chunk: %v, want the failing step's error", err)
+	}
+	if ready != 1 {
+		t.Errorf("ready was called %d times for the failing chunk, want once", ready)
+	}
+	_, ready, _, err = warm("nope")
+	if err == nil || !strings.Contains(err.Error(), "nope") {
+		t.Errorf("warm of an unknown chunk: %v, want an error naming it", err)
+	}
+	if ready != 1 {
+		t.Errorf("ready was called %d times for an unknown chunk, want once", ready)
+	}
+	bin := filepath.Join(e.runner, "dazzlekit")
+	_, stderr, err := runSplit(t, dir, bin, "build", "--addr", e.host, "--registry", repo,
+		"--build-arg", "REGISTRY="+e.registry, "--progress=plain")
+	if err == nil {
+		t.Fatalf("a failing step passed dazzlekit build:\n%s", stderr)
+	}
+	var errs []string
+	for _, l := range strings.Split(stderr, "\n") {
+		if strings.HasPrefix(l, "dazzlekit build: ") {
+			errs = append(errs, l)
+		}
+	}
+	if len(errs) != 3 || !strings.HasPrefix(errs[0], "dazzlekit build: combination minimal: ") ||
+		!strings.HasPrefix(errs[1], "dazzlekit build: combination full: ") || errs[2] != "dazzlekit build: 2 of 2 combinations failed" {
+		t.Errorf("dazzlekit build's errors are %q, want one per combination and the count", errs)
+	}
+	for _, l := range errs[:min(2, len(errs))] {
+		if !strings.Contains(l, "echo "+unique+" && false") {
+			t.Errorf("%q does not name the failing step", l)
+		}
+	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/dazzlekit/dazzlekit/internal/registry"
 	"github.com/dazzlekit/dazzlekit/merge"
 	"github.com/moby/buildkit/client"
+	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/tonistiigi/fsutil"
 )
 
@@ -205,8 +206,9 @@ type buildOpts struct {
 	attrs       map[string]string
 	cacheExport []client.CacheOptionsEntry
 	cacheImport []client.CacheOptionsEntry
-	push        string // image ref to push to; "" = no export
-	localOut    string // a directory to export the result's files to
+	push        string             // image ref to push to; "" = no export
+	localOut    string             // a directory to export the result's files to
+	fn          gwclient.BuildFunc // the build function; nil: frontend.Build
 }
 
 // build runs the frontend in-process against the real buildkitd with dir as context and dockerfile.
@@ -266,7 +268,11 @@ func (e env) build(t *testing.T, dir string, o buildOpts) (*progress, error) {
 			p.mu.Unlock()
 		}
 	}()
-	_, err = c.Build(ctx, opt, "dazzlekit", frontend.Build, ch)
+	fn := o.fn
+	if fn == nil {
+		fn = frontend.Build
+	}
+	_, err = c.Build(ctx, opt, "dazzlekit", fn, ch)
 	<-done
 	return p, err
 }

@@ -183,6 +183,35 @@ func build(args []string, stdout, stderr io.Writer) int {
 		held    bool     // the registry held this very image already: not pushed again
 	}
 	results := make([]result, len(names))
+	logs := &logSet{seen: map[logKey]bool{}}
+	var forwards sync.WaitGroup
+	// forward shows a build's progress in the one display, and each status to seen first, if set.
+	forward := func(seen func(*client.SolveStatus)) chan *client.SolveStatus {
+		ch := make(chan *client.SolveStatus)
+		forwards.Add(1)
+		go func() {
+			defer forwards.Done()
+			for s := range ch {
+				if seen != nil {
+					seen(s)
+				}
+				all <- logs.dedupe(s)
+			}
+		}()
+		return ch
+	}
+	// A head start (frontend.Warm): the chunks' own steps are sent after one conversion, rather than
+	// once the first of all the builds, each converting its Dockerfiles on the same few cores, gets
+	// there. The builds start as it sends them, and find them running. Its outcome is theirs to
+	// tell: a step that fails fails every build holding it.
+	warmCtx, stopWarm := context.WithCancel(ctx)
+	defer stopWarm()
+	warmed, warmDone := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(warmDone)
+		opt := client.SolveOpt{SharedSession: sess, SessionPreInitialized: true, FrontendAttrs: attrs, Internal: true}
+		_, _ = c.Build(warmCtx, opt, "dazzlekit", frontend.Warm(chunksOf(p, names), func() { close(warmed) }), forward(nil))
+	}()
 	// What the tags hold now. A push sends every layer's HEAD request and the manifest, and BuildKit
 	// records each layer's source, whether or not anything changed: in a project whose combinations
 	// mostly did not change, that is most of a build's time. An image is the same when its manifest
@@ -197,11 +226,14 @@ func build(args []string, stdout, stderr io.Writer) int {
 		}
 		held = heldDigests(ctx, refs, dockerConfig)
 	}
-	logs := &logSet{seen: map[logKey]bool{}}
+	select {
+	case <-warmed:
+	case <-warmDone: // it ended before it could start anything
+	}
 	// The builds share the outcomes of the test batches they have in common (a chunk's tests, in every
 	// combination holding it): each passed batch runs, or is read from the cache, once for all of them.
 	shared := frontend.WithSharedTests(ctx)
-	var builds, forwards sync.WaitGroup
+	var builds sync.WaitGroup
 	for _, group := range sameImages(p, names) {
 		first := group[0]
 		opt := client.SolveOpt{
@@ -233,18 +265,7 @@ func build(args []string, stdout, stderr io.Writer) int {
 			}
 			// solve runs one build of the group; seen, when set, is shown each status of it first.
 			solve := func(opt client.SolveOpt, build gwclient.BuildFunc, seen func(*client.SolveStatus)) (*client.SolveResponse, error) {
-				ch := make(chan *client.SolveStatus)
-				forwards.Add(1)
-				go func() {
-					defer forwards.Done()
-					for s := range ch {
-						if seen != nil {
-							seen(s)
-						}
-						all <- logs.dedupe(s)
-					}
-				}()
-				return c.Build(shared, opt, "dazzlekit", build, ch)
+				return c.Build(shared, opt, "dazzlekit", build, forward(seen))
 			}
 			// pushed builds the group into the tags of its combinations that want it, pushed, trying
 			// again after a failed push.
@@ -343,6 +364,8 @@ func build(args []string, stdout, stderr io.Writer) int {
 		}()
 	}
 	builds.Wait()
+	stopWarm() // its steps are done: every build held them
+	<-warmDone
 	forwards.Wait()
 	close(all)
 	if err := <-displayed; err != nil {
@@ -403,6 +426,22 @@ func sameImages(p *project.Project, names []string) [][]int {
 		groups = append(groups, []int{i})
 	}
 	return groups
+}
+
+// chunksOf lists the chunks of the named combinations, each once.
+func chunksOf(p *project.Project, names []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, n := range names {
+		chunks, _ := p.Combination(n) // validated when the project was loaded
+		for _, ch := range chunks {
+			if !seen[ch.Name] {
+				seen[ch.Name] = true
+				out = append(out, ch.Name)
+			}
+		}
+	}
+	return out
 }
 
 // errPushing ends a probe whose image is being pushed already: its layers are new (changedLayers).
