@@ -482,8 +482,8 @@ func TestWarm(t *testing.T) {
 	}
 	// The builds find the chunk's step done: it is the same vertex.
 	b := e.mustBuild(t, dir, map[string]string{"target": "full"}, "")
-	if got := p.ran(step); len(got) != 1 {
-		t.Fatalf("lost the step: %q", got)
+	if !slices.ContainsFunc(b.names(), func(n string) bool { return strings.Contains(n, step) }) {
+		t.Fatalf("the build of full has no %q: %q", step, b.names())
 	}
 	if got := b.ran(step); len(got) != 0 {
 		t.Errorf("the build of full ran %q again after the head start", step)
