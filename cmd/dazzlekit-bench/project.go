@@ -136,9 +136,9 @@ func (p *benchProject) floorDockerfile(repo string, k int) string {
 	return fmt.Sprintf("FROM %s:%s\n%sRUN --network=none [\"sh\", \"-c\", \"%s\"]\n", repo, combAll, p.chunkSteps(p.middle()), strings.Join(p.floorTests(k), " && "))
 }
 
-// floorTests are the commands of the tests both floors run in run k, in their one container: the
-// middle chunk's own test first, as dazzlekit runs it on the chunk's image, then every chunk's of
-// the combination.
+// floorTests are the commands of the tests the chunk-alone floor runs in run k, in its one
+// container: the middle chunk's own test first, as dazzlekit runs it on the chunk's image, then
+// every chunk's of the combination.
 func (p *benchProject) floorTests(k int) []string {
 	cmds := []string{fmt.Sprintf("%s floor-%d", chunkName(p.middle()), k)}
 	for _, c := range p.chunks(combAll) {
