@@ -277,9 +277,9 @@ func (b *builder) build(ctx context.Context) (*dockerui.BuildResult, error) {
 // each test op then waits in BuildKit for its image and starts the moment that is done, where a
 // round trip through the frontend came first, and the tests answered from the cache are read while
 // the steps run (an edit of one chunk of 8 with `dazzlekit build`: 4.98 s against 5.09 s, medians
-// of 8 alternating runs; 0.99 s against 1.26 s from its last step to the end). A chunk step that fails is still
-// reported as that step's failure at its Dockerfile line: the tests, whose errors could only repeat
-// it or say they were cancelled, are cancelled and their errors dropped.
+// of 8 alternating runs; 0.99 s against 1.26 s from its last step to the end). A chunk step that
+// fails is still reported as that step's failure at its Dockerfile line: the tests, whose errors
+// could only repeat it or say they were cancelled, are cancelled and their errors dropped.
 func (b *builder) solveTested(ctx context.Context, combined llb.State, subjects []subject) (gwclient.Reference, error) {
 	tctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -73,7 +73,8 @@ func testRunner(c gwclient.Client) testexec.Runner {
 
 // runTests runs every test of every subject (all of them, even after a failure) and returns the
 // outcomes in a stable order, and an error describing every failure. The caller has built every
-// subject's image or is building it (builder.solveTested solves the combined image, which holds them all).
+// subject's image or is building it (builder.solveTested solves the combined image, which holds
+// them all).
 func (b *builder) runTests(ctx context.Context, subjects []subject) ([]Outcome, error) {
 	r := testRunner(b.c)
 	var (

@@ -121,10 +121,6 @@ func (c *config) ciMergeFloor(p *ciProject, rep int, repo, logDir string) Run {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		fatalf("%v", err)
 	}
-	self, err := os.Executable()
-	if err != nil {
-		fatalf("%v", err)
-	}
 	imgs := p.mergeFloorImages(p.EditChunk)
 	var r Run
 	for k, sc := range []string{"all chunks", scEdit} {
@@ -143,15 +139,10 @@ func (c *config) ciMergeFloor(p *ciProject, rep int, repo, logDir string) Run {
 			}
 			spec = append(spec, s)
 		}
-		specPath := filepath.Join(dir, fmt.Sprintf("spec-%d.json", k))
-		dt, _ := json.MarshalIndent(spec, "", "  ")
-		if err := os.WriteFile(specPath, dt, 0o644); err != nil {
-			fatalf("%v", err)
-		}
 		r = Run{N: p.chunkCount(), Rep: rep, Tool: toolMergeFloor, Scenario: sc, Project: "ci",
 			Log: filepath.Join(logDir, fmt.Sprintf("mergefloor-%d-%s.log", k, strings.ReplaceAll(sc, " ", "-")))}
 		logf("CI scale rep %d %-16s %-16s ...", rep+1, toolMergeFloor, sc)
-		c.run(&r, []command{{argv: []string{self, floorSolveCommand, "-addr", c.addr, specPath}}}, parseRawJSON)
+		c.run(&r, []command{c.floorSolve(dir, k, spec)}, parseRawJSON)
 		logf("CI scale rep %d %-16s %-16s %7.1fs  RUN %d for %d images, %s RUN %.1fs, CPU %.1f s", rep+1, toolMergeFloor, sc, r.Seconds, r.Steps.RunRan,
 			len(imgs), p.EditChunk, r.Steps.folderRunSeconds(p.EditChunk), r.CPUSeconds)
 		if !r.OK {
@@ -181,6 +172,20 @@ func writeDef(path string, st llb.State) error {
 // floor-solve -addr A spec.json` solves every definition of the spec at once, each pushed where the
 // spec says, and prints every solve's progress to stdout as buildctl's --progress=rawjson does.
 const floorSolveCommand = "floor-solve"
+
+// floorSolve writes spec, run k's in dir, and returns the command that solves it.
+func (c *config) floorSolve(dir string, k int, spec []floorSolve) command {
+	self, err := os.Executable()
+	if err != nil {
+		fatalf("%v", err)
+	}
+	specPath := filepath.Join(dir, fmt.Sprintf("spec-%d.json", k))
+	dt, _ := json.MarshalIndent(spec, "", "  ")
+	if err := os.WriteFile(specPath, dt, 0o644); err != nil {
+		fatalf("%v", err)
+	}
+	return command{argv: []string{self, floorSolveCommand, "-addr", c.addr, specPath}}
+}
 
 func floorSolveMain(args []string) int {
 	fs := flag.NewFlagSet(floorSolveCommand, flag.ContinueOnError)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -24,10 +23,6 @@ func (c *config) mergeFloor(p *benchProject, n, rep int, repo, logDir string) Ru
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		fatalf("%v", err)
 	}
-	self, err := os.Executable()
-	if err != nil {
-		fatalf("%v", err)
-	}
 	return c.editFloor(p, n, rep, toolMergeFloor, "mergefloor", "all chunks", logDir, func(k int) []command {
 		image, alone, tests := p.mergeFloorDef(k)
 		spec := []floorSolve{
@@ -39,12 +34,7 @@ func (c *config) mergeFloor(p *benchProject, n, rep int, repo, logDir string) Ru
 				fatalf("the %s definition: %v", toolMergeFloor, err)
 			}
 		}
-		specPath := filepath.Join(dir, fmt.Sprintf("spec-%d.json", k))
-		dt, _ := json.MarshalIndent(spec, "", "  ")
-		if err := os.WriteFile(specPath, dt, 0o644); err != nil {
-			fatalf("%v", err)
-		}
-		return []command{{argv: []string{self, floorSolveCommand, "-addr", c.addr, specPath}}}
+		return []command{c.floorSolve(dir, k, spec)}
 	}, nil)
 }
 
