@@ -25,8 +25,12 @@ import (
 const assertTimeout = assert.DefaultAssertionTimeout
 
 // RunnerLocal is the local context an in-process build (where the frontend has no image of its own
-// to mount) names to provide a static dazzlekit binary as the test runner.
+// to mount) names to provide the test runner: a folder holding a static binary named RunnerFile.
 const RunnerLocal = "dazzlekit-runner"
+
+// RunnerFile is the test runner's name in RunnerLocal: cmd/dazzlekit-runner, or the frontend binary
+// itself, which runs tests too and is the runner in the frontend's image (/dazzlekit).
+const RunnerFile = "dazzlekit-runner"
 
 // subject is an image that tests run against: one chunk's image, or a combination's.
 type subject struct {
@@ -68,7 +72,7 @@ func testRunner(c gwclient.Client) testexec.Runner {
 	}
 	// A fixed unique ID: llb.Local draws a new one per Marshal otherwise, and one test op marshalled
 	// twice (by two builds of one `dazzlekit build` session, say) would be two ops that both run.
-	return testexec.Runner{State: llb.Local(RunnerLocal, llb.SharedKeyHint(RunnerLocal), llb.LocalUniqueID(RunnerLocal), llb.WithCustomName("[internal] load test runner")), Path: "/dazzlekit"}
+	return testexec.Runner{State: llb.Local(RunnerLocal, llb.SharedKeyHint(RunnerLocal), llb.LocalUniqueID(RunnerLocal), llb.WithCustomName("[internal] load test runner")), Path: "/" + RunnerFile}
 }
 
 // runTests runs every test of every subject (all of them, even after a failure) and returns the

@@ -61,8 +61,9 @@ log "go test -bench (no daemon): loading, LLB generation and one frontend invoca
 go test -run '^$' -bench . -benchmem ./llbgen/ ./frontend/ | tee "$OUT/gobench.txt"
 
 go build -o "$OUT/.bin/dazzlekit-bench" ./cmd/dazzlekit-bench
-# Static: dazzlekit build runs it inside the images as the tests' runner.
+# Static: dazzlekit build runs the runner beside it inside the images.
 CGO_ENABLED=0 go build -o "$OUT/.bin/dazzlekit" ./cmd/dazzlekit
+CGO_ENABLED=0 go build -o "$OUT/.bin/dazzlekit-runner" ./cmd/dazzlekit-runner
 # shellcheck disable=SC2086 # BENCH_FLAGS is a list of flags
 "$OUT/.bin/dazzlekit-bench" -addr "$BUILDKIT_HOST" -registry "$DAZZLEKIT_REGISTRY" -frontend "$FRONTEND" -null-frontend "$NULL_FRONTEND" \
   -dazzle "$DAZZLE_BIN" -buildctl "$TOOLS_BIN/buildctl" -dazzlekit "$OUT/.bin/dazzlekit" -builder "$BUILDX_BUILDER" \

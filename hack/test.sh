@@ -25,9 +25,11 @@ bash hack/stack-up.sh
 # A tag of its own per checkout (DAZZLEKIT_FRONTEND_IMAGE), so two checkouts sharing a stack do not race.
 export DAZZLEKIT_FRONTEND_IMAGE="${DAZZLEKIT_FRONTEND_IMAGE:-$DAZZLEKIT_REGISTRY/dazzlekit/frontend:test}"
 IMAGE="$DAZZLEKIT_FRONTEND_IMAGE" bash hack/image.sh
-# In-process builds have no frontend image to mount as the test runner: give them a static build.
+# In-process builds have no frontend image to mount as the test runner: give them a static build,
+# beside the dazzlekit binary that the CLI tests run.
 export DAZZLEKIT_RUNNER_DIR="$STACK_DIR/runner"
 CGO_ENABLED=0 go build -trimpath -o "$DAZZLEKIT_RUNNER_DIR/dazzlekit" ./cmd/dazzlekit
+CGO_ENABLED=0 go build -trimpath -o "$DAZZLEKIT_RUNNER_DIR/dazzlekit-runner" ./cmd/dazzlekit-runner
 
 # The compat suite (integration/compat_test.go) runs gitpod's dazzle v0.1.17 next to dazzlekit; it is
 # built once into the cache outside the clone.

@@ -528,3 +528,53 @@ func TestWarm(t *testing.T) {
 		}
 	}
 }
+
+// The tests of `dazzlekit build` run in the dazzlekit-runner beside the binary, which starts faster,
+// and in the binary itself when it stands alone. A test of the project tells which by the size of
+// the runner the test op runs (its first process's /proc/1/exe is not for the tests to read).
+func TestBuildCommandRunner(t *testing.T) {
+	e, bin, _, repo := buildSetup(t)
+	alone := filepath.Join(t.TempDir(), "dk")
+	dt, err := os.ReadFile(bin)
+	if err == nil {
+		err = os.WriteFile(alone, dt, 0o755)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, bin, runner string
+	}{
+		{"beside", bin, filepath.Join(e.runner, "dazzlekit-runner")},
+		{"alone", alone, alone},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, err := os.Stat(tc.runner)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := copyProject(t, exampleDir("devtools"))
+			f, err := os.OpenFile(filepath.Join(dir, "tests", "hello.yaml"), os.O_APPEND|os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The repository's name, sh's $0, keeps the op from an earlier run's cache.
+			_, err = fmt.Fprintf(f, "- desc: \"the runner is %[1]d bytes\"\n  command: [sh, -c, \"wc -c < /.dazzlekit/runner/dazzlekit-runner\", %[2]q]\n  assert:\n    - stdout.trim() == \"%[1]d\"\n", st.Size(), filepath.Base(repo)+"-"+tc.name)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, stderr, err := runSplit(t, dir, tc.bin, "build", "--addr", e.host, "--registry", repo+"-"+tc.name,
+				"--build-arg", "REGISTRY="+e.registry, "--progress=plain", "--combination", "minimal")
+			if err != nil {
+				t.Fatalf("dazzlekit build: %v\n%s", err, stderr)
+			}
+			want := fmt.Sprintf("--- PASS  [test minimal] the runner is %d bytes", st.Size())
+			if !strings.Contains(stderr, want) {
+				t.Errorf("the progress lacks %q:\n%s", want, stderr)
+			}
+		})
+	}
+}

@@ -537,8 +537,10 @@ func withTarget(attrs map[string]string, target string) map[string]string {
 	return m
 }
 
-// runnerFS is this binary as the test runner's local context: a folder holding only a file named
-// dazzlekit. Images under test run it, so it has to be a static Linux executable.
+// runnerFS is the test runner's local context: a folder holding only a file named
+// frontend.RunnerFile. That is the dazzlekit-runner beside this binary, as a release and make bench
+// ship it, which starts faster in every test op; else this binary, which runs tests too. Images
+// under test run it, so it has to be a static Linux executable.
 func runnerFS() (fsutil.FS, func(), error) {
 	cleanup := func() {}
 	if runtime.GOOS != "linux" {
@@ -551,24 +553,22 @@ func runnerFS() (fsutil.FS, func(), error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("finding this binary for the test runner: %v", err)
 	}
-	f, err := elf.Open(exe)
-	if err != nil {
-		return nil, nil, fmt.Errorf("reading this binary for the test runner: %v", err)
+	bin := exe
+	if sibling := filepath.Join(filepath.Dir(exe), frontend.RunnerFile); isFile(sibling) {
+		bin = sibling
 	}
-	dynamic := f.Section(".interp") != nil
-	f.Close()
-	if dynamic {
-		return nil, nil, fmt.Errorf("%s is dynamically linked and the tests run it inside the images: build it with CGO_ENABLED=0", exe)
+	if err := checkStatic(bin); err != nil {
+		return nil, nil, err
 	}
-	dir := filepath.Dir(exe)
-	if filepath.Base(exe) != "dazzlekit" {
+	dir := filepath.Dir(bin)
+	if filepath.Base(bin) != frontend.RunnerFile {
 		// Tests call the runner by that name; link or copy it under it, in a folder of its own.
 		tmp, err := os.MkdirTemp("", "dazzlekit-runner-")
 		if err != nil {
 			return nil, nil, err
 		}
 		cleanup = func() { os.RemoveAll(tmp) }
-		if err := linkOrCopy(exe, filepath.Join(tmp, "dazzlekit")); err != nil {
+		if err := linkOrCopy(bin, filepath.Join(tmp, frontend.RunnerFile)); err != nil {
 			cleanup()
 			return nil, nil, fmt.Errorf("preparing the test runner: %v", err)
 		}
@@ -576,7 +576,7 @@ func runnerFS() (fsutil.FS, func(), error) {
 	}
 	fs, err := fsutil.NewFS(dir)
 	if err == nil {
-		fs, err = fsutil.NewFilterFS(fs, &fsutil.FilterOpt{IncludePatterns: []string{"dazzlekit"}})
+		fs, err = fsutil.NewFilterFS(fs, &fsutil.FilterOpt{IncludePatterns: []string{frontend.RunnerFile}})
 	}
 	if err != nil {
 		cleanup()
@@ -585,6 +585,27 @@ func runnerFS() (fsutil.FS, func(), error) {
 	return fs, cleanup, nil
 }
 
+func isFile(name string) bool {
+	st, err := os.Stat(name)
+	return err == nil && st.Mode().IsRegular()
+}
+
+// checkStatic refuses a dynamically linked runner: the images under test lack its libraries.
+func checkStatic(bin string) error {
+	f, err := elf.Open(bin)
+	if err != nil {
+		return fmt.Errorf("reading %s for the test runner: %v", bin, err)
+	}
+	dynamic := f.Section(".interp") != nil
+	f.Close()
+	if dynamic {
+		return fmt.Errorf("%s is dynamically linked and the tests run it inside the images: build it with CGO_ENABLED=0", bin)
+	}
+	return nil
+}
+
+// linkOrCopy keeps the modification time on a copy, so that BuildKit, which compares a local
+// context by name, size and time, does not take the copy of the same binary for a new runner.
 func linkOrCopy(from, to string) error {
 	if os.Link(from, to) == nil {
 		return nil
@@ -594,6 +615,10 @@ func linkOrCopy(from, to string) error {
 		return err
 	}
 	defer in.Close()
+	st, err := in.Stat()
+	if err != nil {
+		return err
+	}
 	out, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
 	if err != nil {
 		return err
@@ -602,7 +627,10 @@ func linkOrCopy(from, to string) error {
 		out.Close()
 		return err
 	}
-	return out.Close()
+	if err := out.Close(); err != nil {
+		return err
+	}
+	return os.Chtimes(to, st.ModTime(), st.ModTime())
 }
 
 // printWarnings prints each distinct warning once: the combinations of a project mostly share the

@@ -110,3 +110,13 @@ func writeStream(b *strings.Builder, name, s string) {
 		fmt.Fprintf(b, "  | %s\n", line)
 	}
 }
+
+// FailedExprs returns the expressions of the assertions r fails: the runner's judge, which prints
+// in the progress log the verdict the build reports.
+func FailedExprs(asserts []string, r Result) []string {
+	var failed []string
+	for _, o := range Failed(Check(asserts, r, DefaultAssertionTimeout)) {
+		failed = append(failed, o.Expr)
+	}
+	return failed
+}
