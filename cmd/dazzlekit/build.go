@@ -538,9 +538,9 @@ func withTarget(attrs map[string]string, target string) map[string]string {
 }
 
 // runnerFS is the test runner's local context: a folder holding only a file named
-// frontend.RunnerFile. That is the dazzlekit-runner beside this binary, as a release and make bench
-// ship it, which starts faster in every test op; else this binary, which runs tests too. Images
-// under test run it, so it has to be a static Linux executable.
+// frontend.RunnerFile. That is the dazzlekit-runner beside this binary (where the README's install,
+// hack/test.sh and make bench put it), which starts faster in every test op; else this binary, which
+// runs tests too. Images under test run it, so it has to be a static Linux executable.
 func runnerFS() (fsutil.FS, func(), error) {
 	cleanup := func() {}
 	if runtime.GOOS != "linux" {

@@ -7,9 +7,8 @@ import (
 	"github.com/dazzlekit/dazzlekit/testexec/runner"
 )
 
-// The frontend binary still runs tests itself, as the runner of last resort: `dazzlekit build`
-// mounts it into the images when no dazzlekit-runner lies beside it.
-
+// runTest and runTests keep the frontend binary a test runner: the frontend image's, and the one
+// `dazzlekit build` mounts into the images when no dazzlekit-runner lies beside it.
 func runTest(args []string) int {
 	return runner.Main(args)
 }
