@@ -20,7 +20,6 @@ import (
 	"sync/atomic"
 
 	"github.com/dazzlekit/dazzlekit/frontend"
-	"github.com/dazzlekit/dazzlekit/llbgen"
 	"github.com/dazzlekit/dazzlekit/merge"
 	"github.com/dazzlekit/dazzlekit/project"
 	"github.com/docker/cli/cli/config"
@@ -186,16 +185,15 @@ func build(args []string, stdout, stderr io.Writer) int {
 	results := make([]result, len(names))
 	logs := &logSet{seen: map[logKey]bool{}}
 	var forwards sync.WaitGroup
-	// forward shows a build's progress in the one display. When seen is set, it is shown each status
-	// first, and the display only those it returns true for.
-	forward := func(seen func(*client.SolveStatus) bool) chan *client.SolveStatus {
+	// forward shows a build's progress in the one display, and each status to seen first, if set.
+	forward := func(seen func(*client.SolveStatus)) chan *client.SolveStatus {
 		ch := make(chan *client.SolveStatus)
 		forwards.Add(1)
 		go func() {
 			defer forwards.Done()
 			for s := range ch {
-				if seen != nil && !seen(s) {
-					continue
+				if seen != nil {
+					seen(s)
 				}
 				all <- logs.dedupe(s)
 			}
@@ -265,16 +263,16 @@ func build(args []string, stdout, stderr io.Writer) int {
 					results[i].held = err == nil && unchanged != nil && unchanged(i)
 				}
 			}
-			// solve runs one build of the group; seen is as forward takes it.
-			solve := func(ctx context.Context, opt client.SolveOpt, build gwclient.BuildFunc, seen func(*client.SolveStatus) bool) (*client.SolveResponse, error) {
-				return c.Build(ctx, opt, "dazzlekit", build, forward(seen))
+			// solve runs one build of the group; seen, when set, is shown each status of it first.
+			solve := func(opt client.SolveOpt, build gwclient.BuildFunc, seen func(*client.SolveStatus)) (*client.SolveResponse, error) {
+				return c.Build(shared, opt, "dazzlekit", build, forward(seen))
 			}
 			// pushed builds the group into the tags of its combinations that want it, pushed, trying
 			// again after a failed push.
 			pushed := func(want func(i int) bool) (*client.SolveResponse, []string, error) {
 				var retries []string
 				for attempt := 1; ; attempt++ {
-					resp, err := solve(shared, pushTo(want), frontend.Build, nil)
+					resp, err := solve(pushTo(want), frontend.Build, nil)
 					if err != nil && attempt < pushAttempts && isPushError(err) && ctx.Err() == nil {
 						// Everything before the push is cached now, so another attempt only pushes.
 						retries = append(retries, oneLine(err.Error()))
@@ -292,7 +290,7 @@ func build(args []string, stdout, stderr io.Writer) int {
 				done(resp.ExporterResponse[exptypes.ExporterImageDigestKey], nil, retries, unchanged)
 			}
 			if !*push {
-				_, err := solve(shared, opt, frontend.Build, nil)
+				_, err := solve(opt, frontend.Build, nil)
 				done("", err, nil, nil)
 				return
 			}
@@ -309,24 +307,17 @@ func build(args []string, stdout, stderr io.Writer) int {
 			// medians of 3 runs), and a probe is no build a user asked for. A build that pushes is
 			// recorded, as always.
 			//
-			// Once a step of the base or of one of the image's chunks runs (stepRuns), the tags cannot
-			// hold the image: the probe is cancelled, and the push starts then, during that step,
-			// finding it running (BuildKit runs an op once for every build waiting on it). In an
-			// edit of one chunk of 8, pushing from the start of the chunk's steps rather than from
-			// their end (as below) took the push's own start off the two cores that then merge
-			// and test: from the last step to the end, a median of 0.90 s against 1.03 s, 12
-			// alternating runs each, and 0.94 s for a build that pushes without any probe; the
-			// merge alone 0.29 s against 0.34 s.
+			// Once the own layers of one of the image's chunks are computed anew (changedLayers), the
+			// tags cannot hold the image: the push starts then, beside the probe, and shares its steps
+			// and tests (BuildKit runs an op once for every build waiting on it, and the builds share
+			// their test outcomes); the probe ends without exporting. In an edit of one chunk of a
+			// CI-scale project that took the probes' exports off the end: a median of 9.0 s against
+			// 9.4 s, alternating 6 runs each.
 			//
-			// Once the own layers of one of the image's chunks are computed anew (changedLayers),
-			// which a change that runs no step may also show, the push starts beside the probe, and
-			// shares its steps and tests (the builds share their test outcomes); the probe ends
-			// without exporting. In an edit of one chunk of a CI-scale project that took the probes'
-			// exports off the end: a median of 9.0 s against 9.4 s, alternating 6 runs each.
-			probeCtx, cancelProbe := context.WithCancel(shared)
-			defer cancelProbe()
-			labels := ownerLabels(p, names[first])
-			var cancelled atomic.Bool
+			// The probe is not cancelled for an earlier push (c8718f0 cancelled it once a chunk step
+			// ran, and started the push then): buildkitd v0.34.2 then crashed in one of some 40 edits
+			// of one chunk ("failed to get edge: inconsistent graph state" on the test runner's local
+			// source, then a nil dereference in its scheduler; moby/buildkit#2303), for 0.05 s.
 			var early struct {
 				started atomic.Bool
 				resp    *client.SolveResponse
@@ -335,28 +326,16 @@ func build(args []string, stdout, stderr io.Writer) int {
 				done    chan struct{}
 			}
 			early.done = make(chan struct{})
-			seen := func(st *client.SolveStatus) bool {
-				if cancelled.Load() {
-					return false // its steps show in the push's progress, without the cancellation
-				}
-				if early.started.Load() {
-					return true
-				}
-				step := slices.ContainsFunc(st.Vertexes, func(v *client.Vertex) bool { return stepRuns(v, labels) })
-				if !step && !slices.ContainsFunc(st.Vertexes, changedLayers) {
-					return true
+			seen := func(st *client.SolveStatus) {
+				if early.started.Load() || !slices.ContainsFunc(st.Vertexes, changedLayers) {
+					return
 				}
 				if early.started.CompareAndSwap(false, true) {
-					if step {
-						cancelled.Store(true)
-						cancelProbe()
-					}
 					go func() {
 						defer close(early.done)
 						early.resp, early.retries, early.err = pushed(func(int) bool { return true })
 					}()
 				}
-				return true
 			}
 			probe := func(ctx context.Context, gw gwclient.Client) (*gwclient.Result, error) {
 				res, err := frontend.Build(ctx, gw)
@@ -368,7 +347,7 @@ func build(args []string, stdout, stderr io.Writer) int {
 			check := opt
 			check.Internal = true
 			check.Exports = []client.ExportEntry{{Type: client.ExporterImage, Attrs: map[string]string{}}}
-			resp, err := solve(probeCtx, check, probe, seen)
+			resp, err := solve(check, probe, seen)
 			if early.started.Load() {
 				// The push decides: its build runs the same tests, and fails as the probe did when one fails.
 				<-early.done
@@ -479,25 +458,6 @@ var errPushing = errors.New("dazzlekit: the image changed and is being pushed; t
 // very same files, timestamps included: then the push sends what the tag holds already).
 func changedLayers(v *client.Vertex) bool {
 	return v.Completed != nil && !v.Cached && v.Error == "" && merge.IsOwnLayers(v.Name)
-}
-
-// stepRuns tells whether v, in the progress of a build, shows a RUN, COPY or ADD step of one of
-// labels' Dockerfiles (llbgen.ChunkLabel, llbgen.BaseLabel) run rather than answered from BuildKit's
-// cache: the image holding it has new layers (unless the step made the very same files, timestamps
-// included: then the push sends what the tag holds already).
-func stepRuns(v *client.Vertex, labels []string) bool {
-	return v.Started != nil && !v.Cached && v.Error == "" &&
-		slices.ContainsFunc(labels, func(l string) bool { return llbgen.IsStepOf(v.Name, l) })
-}
-
-// ownerLabels are the labels of the base and of the chunks of combination, as vertex names hold them.
-func ownerLabels(p *project.Project, combination string) []string {
-	chunks, _ := p.Combination(combination) // validated when the project was loaded
-	labels := []string{llbgen.BaseLabel}
-	for _, ch := range chunks {
-		labels = append(labels, llbgen.ChunkLabel(ch.Name))
-	}
-	return labels
 }
 
 // pushAttempts bounds the pushes of one combination. BuildKit can fail a push when several builds

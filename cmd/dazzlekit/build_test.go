@@ -8,7 +8,6 @@ import (
 	"testing/fstest"
 	"time"
 
-	"github.com/dazzlekit/dazzlekit/llbgen"
 	"github.com/dazzlekit/dazzlekit/project"
 	"github.com/moby/buildkit/client"
 	digest "github.com/opencontainers/go-digest"
@@ -150,29 +149,6 @@ func TestChangedLayers(t *testing.T) {
 	} {
 		if got := changedLayers(&tc.v); got != tc.change {
 			t.Errorf("%s: changedLayers = %v, want %v", tc.name, got, tc.change)
-		}
-	}
-}
-
-func TestStepRuns(t *testing.T) {
-	at := time.Unix(100, 0)
-	labels := []string{llbgen.BaseLabel, llbgen.ChunkLabel("a"), llbgen.ChunkLabel("b:1")}
-	for _, tc := range []struct {
-		v    client.Vertex
-		want bool
-	}{
-		{client.Vertex{Name: "[chunk a 1/2] RUN make", Started: &at}, true},
-		{client.Vertex{Name: "[chunk b:1 build 2/3] COPY x /x", Started: &at}, true},
-		{client.Vertex{Name: "[base 2/2] RUN apt-get install -y git", Started: &at}, true},
-		{client.Vertex{Name: "[chunk a 1/2] RUN make", Started: &at, Completed: &at, Cached: true}, false},    // answered from the cache
-		{client.Vertex{Name: "[chunk a 1/2] RUN make"}, false},                                                // not started yet
-		{client.Vertex{Name: "[chunk a 1/2] RUN make", Started: &at, Completed: &at, Error: "exit 1"}, false}, // the build fails anyway
-		{client.Vertex{Name: "[chunk c 1/2] RUN make", Started: &at}, false},                                  // a chunk of another image
-		{client.Vertex{Name: "[base 1/2] FROM localhost:5000/debian", Started: &at}, false},                   // a source: started, uncached, in every build
-		{client.Vertex{Name: "[test a] a should run", Started: &at}, false},
-	} {
-		if got := stepRuns(&tc.v, labels); got != tc.want {
-			t.Errorf("stepRuns(%+v) = %v, want %v", tc.v, got, tc.want)
 		}
 	}
 }
