@@ -130,7 +130,7 @@ func outlineProject(ctx context.Context, in llbgen.Input, proj *project.Project)
 			}
 			return &pb.Location{SourceIndex: idx, Ranges: l.Ranges}
 		}
-		who := llbgen.ChunkLabel(ch.Name)
+		who := "chunk " + ch.Name
 		if b == nil {
 			who = "the base"
 		}
