@@ -71,12 +71,6 @@ func (n *Names) Apply(def *pb.Definition) {
 	}
 }
 
-// BaseLabel is the label the base's ops are owned by; ChunkLabel a chunk's.
-const BaseLabel = "base"
-
-// ChunkLabel is the label chunk's ops are owned by.
-func ChunkLabel(chunk string) string { return "chunk " + chunk }
-
 // Prefix puts label into a vertex name: "[2/3] RUN x" -> "[chunk node 2/3] RUN x",
 // "[build 1/2] FROM y" -> "[chunk node build 1/2] FROM y", anything else -> "[chunk node] name".
 func Prefix(label, name string) string {
