@@ -329,9 +329,9 @@ func (b *builder) convert(ctx context.Context) (*llbgen.Converted, []*llbgen.Con
 	if err := eg.Wait(); err != nil {
 		return nil, nil, err
 	}
-	b.marshal.Own(baseOps, "base")
+	b.marshal.Own(baseOps, llbgen.BaseLabel)
 	for i, ch := range b.sel.chunks {
-		b.marshal.Own(ops[i], "chunk "+ch.Name)
+		b.marshal.Own(ops[i], llbgen.ChunkLabel(ch.Name))
 	}
 	return base, chunks, nil
 }

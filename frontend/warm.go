@@ -12,7 +12,8 @@ import (
 
 // Warm is a build function that builds the named chunks, each on the base, converted as
 // every build of the project converts them, and returns no result: no merge, no test, no image.
-// It calls ready once, just before it sends their solves (or when it fails before that).
+// It calls ready once, just before it sends their solves (or when it fails before that), and
+// solved (if set) with a chunk's name once that chunk is built for every target platform.
 //
 // Its use is a head start. When many builds of one project start at once (`dazzlekit build` runs a
 // frontend per combination), each spends CPU reading the project and converting its Dockerfiles
@@ -20,7 +21,7 @@ import (
 // start only once the first of them gets there. Started first, Warm sends those steps after one
 // conversion, and the builds find them running: BuildKit runs a vertex once for every build
 // holding it.
-func Warm(chunks []string, ready func()) gwclient.BuildFunc {
+func Warm(chunks []string, ready func(), solved func(chunk string)) gwclient.BuildFunc {
 	return func(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 		var once sync.Once
 		signal := func() { once.Do(ready) }
@@ -55,12 +56,26 @@ func Warm(chunks []string, ready func()) gwclient.BuildFunc {
 			warms[i] = warm{b: b, chunks: conv}
 		}
 		signal()
+		var mu sync.Mutex
+		left := make([]int, len(sel)) // platforms each chunk is still being built for
+		for i := range left {
+			left[i] = len(warms)
+		}
 		eg, ctx := errgroup.WithContext(ctx)
 		for _, w := range warms {
-			for _, ch := range w.chunks {
+			for i, ch := range w.chunks {
 				eg.Go(func() error {
-					_, err := w.b.solveEvaluated(ctx, ch.State)
-					return err
+					if _, err := w.b.solveEvaluated(ctx, ch.State); err != nil {
+						return err
+					}
+					mu.Lock()
+					left[i]--
+					done := left[i] == 0
+					mu.Unlock()
+					if done && solved != nil {
+						solved(sel[i].Name)
+					}
+					return nil
 				})
 			}
 		}

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -289,8 +290,8 @@ func TestBuildCommandSkipsHeldImages(t *testing.T) {
 		}
 	}
 
-	// A chunk of full's changes, and its test with it: full's new image is pushed (as soon as its
-	// chunk's layers are new, beside the probe), minimal's tags are left alone.
+	// A chunk of full's changes, and its test with it: full's new image is pushed (from the start,
+	// with no probe, as the chunk's step runs in the head start), minimal's tags are left alone.
 	setTool := func(built, expected string) {
 		t.Helper()
 		for file, pair := range map[string][2]string{
@@ -323,8 +324,7 @@ func TestBuildCommandSkipsHeldImages(t *testing.T) {
 	v2, v3 := fmt.Sprintf("tool v2 %d", time.Now().UnixNano()), fmt.Sprintf("tool v3 %d", time.Now().UnixNano())
 	setTool(v2, v2)
 	fourth, stderr := build()
-	// The push starts beside the probe, which ends without exporting: the progress shows nothing
-	// of a cancellation.
+	// No build is cancelled: the progress shows nothing of a cancellation.
 	if strings.Contains(strings.ToLower(stderr), "cancel") {
 		t.Errorf("the progress shows a cancellation:\n%s", stderr)
 	}
@@ -343,7 +343,7 @@ func TestBuildCommandSkipsHeldImages(t *testing.T) {
 	}
 
 	// The chunk changes again but its test still expects v2: full fails and its tag keeps v2,
-	// although the push had started as soon as the chunk's layers were new.
+	// although its build was a push from the start.
 	if err := os.WriteFile(filepath.Join(dir, "chunks/tool/Dockerfile"), original, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -462,8 +462,15 @@ func TestWarm(t *testing.T) {
 	unique := filepath.Base(repo) // so the step is new to the cache
 	appendFile(t, filepath.Join(dir, "chunks", "tool", "Dockerfile"), "RUN echo "+unique+" > /tmp/tool-warmed\n")
 
+	var mu sync.Mutex
+	var solved []string
 	warm := func(chunks ...string) (p *progress, ready int, at time.Time, err error) {
-		p, err = e.build(t, dir, buildOpts{fn: frontend.Warm(chunks, func() { ready++; at = time.Now() })})
+		solved = nil
+		p, err = e.build(t, dir, buildOpts{fn: frontend.Warm(chunks, func() { ready++; at = time.Now() }, func(ch string) {
+			mu.Lock()
+			solved = append(solved, ch)
+			mu.Unlock()
+		})})
 		return p, ready, at, err
 	}
 	p, ready, at, err := warm("tool", "hello")
@@ -472,6 +479,10 @@ func TestWarm(t *testing.T) {
 	}
 	if ready != 1 {
 		t.Errorf("ready was called %d times, want once", ready)
+	}
+	// Each chunk is told built once, which is what dazzlekit build waits for before it probes.
+	if slices.Sort(solved); !slices.Equal(solved, []string{"hello", "tool"}) {
+		t.Errorf("solved was called for %q, want hello and tool once each", solved)
 	}
 	step := "RUN echo " + unique + " > /tmp/tool-warmed"
 	if got := p.ran(step); len(got) != 1 || !strings.HasPrefix(got[0], "[chunk tool ") {
@@ -505,6 +516,9 @@ func TestWarm(t *testing.T) {
 	}
 	if ready != 1 {
 		t.Errorf("ready was called %d times for the failing chunk, want once", ready)
+	}
+	if slices.Contains(solved, "hello") {
+		t.Errorf("solved was called for hello, whose step failed: %q", solved)
 	}
 	_, ready, _, err = warm("nope")
 	if err == nil || !strings.Contains(err.Error(), "nope") {

@@ -71,6 +71,32 @@ func (n *Names) Apply(def *pb.Definition) {
 	}
 }
 
+// BaseLabel is the label the base's ops are owned by; ChunkLabel a chunk's.
+const BaseLabel = "base"
+
+// ChunkLabel is the label chunk's ops are owned by.
+func ChunkLabel(chunk string) string { return "chunk " + chunk }
+
+// IsStepOf tells whether name, a vertex name Prefix gave, is a RUN, COPY or ADD step of label's
+// Dockerfile: an op that makes new files whenever BuildKit runs it rather than answers it from its
+// cache. BuildKit reports an op with inputs as started, not cached, only once it runs it.
+func IsStepOf(name, label string) bool {
+	rest, ok := strings.CutPrefix(name, "["+label+" ")
+	if !ok {
+		return false
+	}
+	_, instr, ok := strings.Cut(rest, "] ")
+	if !ok {
+		return false
+	}
+	for _, w := range []string{"RUN ", "COPY ", "ADD "} {
+		if strings.HasPrefix(instr, w) {
+			return true
+		}
+	}
+	return false
+}
+
 // Prefix puts label into a vertex name: "[2/3] RUN x" -> "[chunk node 2/3] RUN x",
 // "[build 1/2] FROM y" -> "[chunk node build 1/2] FROM y", anything else -> "[chunk node] name".
 func Prefix(label, name string) string {

@@ -23,6 +23,32 @@ func TestPrefix(t *testing.T) {
 	}
 }
 
+func TestIsStepOf(t *testing.T) {
+	for _, tc := range []struct {
+		name, label string
+		want        bool
+	}{
+		{"[chunk node 2/3] RUN echo hi", ChunkLabel("node"), true},
+		{"[chunk node build 1/2] COPY a b", ChunkLabel("node"), true},
+		{"[chunk node 3/3] ADD https://example.com/x /x", ChunkLabel("node"), true},
+		{"[base 2/2] RUN apt-get update", BaseLabel, true},
+		{"[chunk node 2/3] RUN echo hi", ChunkLabel("node-x"), false},
+		{"[chunk node-x 2/3] RUN echo hi", ChunkLabel("node"), false},
+		{"[chunk go:1.24 1/2] RUN go version", ChunkLabel("go:1.24"), true},
+		{"[chunk go:1.24 1/2] RUN go version", ChunkLabel("go"), false},
+		{"[chunk node build 1/2] FROM base", ChunkLabel("node"), false}, // a source: reported started, uncached, every build
+		{"[chunk node] own layers (diff against base)", ChunkLabel("node"), false},
+		{"[chunk node] copy /chunks/node /", ChunkLabel("node"), false},
+		{"[chunk node 2/3] WORKDIR /x", ChunkLabel("node"), false},
+		{"[base] [internal] load build context", BaseLabel, false},
+		{"[test node] node should run", ChunkLabel("node"), false},
+	} {
+		if got := IsStepOf(tc.name, tc.label); got != tc.want {
+			t.Errorf("IsStepOf(%q, %q) = %v, want %v", tc.name, tc.label, got, tc.want)
+		}
+	}
+}
+
 func TestApplyNamesUnnamedOps(t *testing.T) {
 	ctx := context.Background()
 	src := llb.Image("localhost:5000/x", llb.WithCustomName("[1/2] FROM x"))
