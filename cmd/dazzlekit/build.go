@@ -298,7 +298,7 @@ func build(args []string, stdout, stderr io.Writer) int {
 				done("", err, nil, nil)
 				return
 			}
-			if !slices.ContainsFunc(group, func(i int) bool { return held[i] != "" }) || news.changed(ctx, chunkNames(p, names[first])) {
+			if !slices.ContainsFunc(group, func(i int) bool { return held[i] != "" }) || news.changed(ctx, chunksOf(p, names[first:first+1])) {
 				resp, retries, err := pushed(func(int) bool { return true })
 				pushedDone(resp, retries, err, nil)
 				return
@@ -441,16 +441,6 @@ func sameImages(p *project.Project, names []string) [][]int {
 		groups = append(groups, []int{i})
 	}
 	return groups
-}
-
-// chunkNames lists the names of combination's chunks.
-func chunkNames(p *project.Project, combination string) []string {
-	chunks, _ := p.Combination(combination) // validated when the project was loaded
-	out := make([]string, len(chunks))
-	for i, ch := range chunks {
-		out[i] = ch.Name
-	}
-	return out
 }
 
 // chunksOf lists the chunks of the named combinations, each once.
