@@ -403,7 +403,11 @@ func (c *config) ciSequence(rep int, tool string) (*ciProject, []Run) {
 	}
 	switch tool {
 	case toolBake:
-		runs = append(runs, c.ciFloor(p, rep, repo, logDir)...)
+		floors, nullBake := c.ciFloor(p, rep, repo, logDir)
+		runs = append(runs, floors...)
+		if nullBake != nil {
+			runs = append(runs, c.ciBakeFloor(p, rep, repo, logDir, *nullBake)...)
+		}
 	case toolBuild:
 		runs = append(runs, c.ciTestFloor(p, rep, repo, logDir), c.ciMergeFloor(p, rep, repo, logDir))
 	}
@@ -422,7 +426,8 @@ func (c *config) ciSequence(rep int, tool string) (*ciProject, []Run) {
 // Each tags the same manifests in a repository of its own, so BuildKit resolves, solves (all cached) and
 // pushes the same layers as a warm dazzlekit bake. The first bake copies the layers over; the second,
 // with nothing new, is the floor under "warm" and "edit one test" for anything run through bake here.
-func (c *config) ciFloor(p *ciProject, rep int, repo, logDir string) []Run {
+// It returns the null frontend's bake too (nil without -null-frontend), for ciBakeFloor.
+func (c *config) ciFloor(p *ciProject, rep int, repo, logDir string) ([]Run, *command) {
 	dir := filepath.Join(filepath.Dir(logDir), filepath.Base(logDir)+"-floor")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		fatalf("%v", err)
@@ -446,6 +451,7 @@ func (c *config) ciFloor(p *ciProject, rep int, repo, logDir string) []Run {
 		floors = append(floors, struct{ tool, slug string }{toolGWFloor, "null"})
 	}
 	var runs []Run
+	var nullBake *command
 	for _, f := range floors {
 		targets := map[string]any{}
 		for name, t := range kit.Target {
@@ -479,8 +485,11 @@ func (c *config) ciFloor(p *ciProject, rep int, repo, logDir string) []Run {
 			}
 		}
 		runs = append(runs, r)
+		if f.tool == toolGWFloor {
+			nullBake = &bake[0]
+		}
 	}
-	return runs
+	return runs, nullBake
 }
 
 // testImages are the images an edit of folder f's first test has to rerun it in, as need counts

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -45,6 +46,19 @@ func (p *ciProject) mergeFloorImages(f string) []ciFloorImage {
 		}
 	}
 	for _, img := range p.imagesHolding(f) {
+		out = append(out, ciFloorImage{name: img, chunks: p.resolve(img)})
+	}
+	return out
+}
+
+// allFloorImages are what a cold build of every combination makes any tool do at the least, as need
+// counts it: each chunk of a combination alone, and every distinct combination image.
+func (p *ciProject) allFloorImages() []ciFloorImage {
+	var out []ciFloorImage
+	for _, ch := range p.usedChunks() {
+		out = append(out, ciFloorImage{name: "chunk:" + ch, chunks: []string{ch}, alone: true})
+	}
+	for _, img := range p.images() {
 		out = append(out, ciFloorImage{name: img, chunks: p.resolve(img)})
 	}
 	return out
@@ -118,38 +132,88 @@ func (p *ciProject) mergeFloorDef(img ciFloorImage, k int) (image, tests llb.Sta
 // is the floor under "edit one chunk".
 func (c *config) ciMergeFloor(p *ciProject, rep int, repo, logDir string) Run {
 	dir := filepath.Join(filepath.Dir(logDir), filepath.Base(logDir)+"-mergefloor")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		fatalf("%v", err)
-	}
 	imgs := p.mergeFloorImages(p.EditChunk)
 	var r Run
 	for k, sc := range []string{"all chunks", scEdit} {
-		var spec []floorSolve
-		for i, img := range imgs {
-			image, tests := p.mergeFloorDef(img, k)
-			s := floorSolve{Name: img.name, Tests: filepath.Join(dir, fmt.Sprintf("tests-%d-%d.pb", k, i))}
-			if err := writeDef(s.Tests, tests); err != nil {
-				fatalf("the %s definition: %v", toolMergeFloor, err)
-			}
-			if !img.alone {
-				s.Image, s.Push = filepath.Join(dir, fmt.Sprintf("image-%d-%d.pb", k, i)), repo+"-mergefloor:"+img.name
-				if err := writeDef(s.Image, image); err != nil {
-					fatalf("the %s definition: %v", toolMergeFloor, err)
-				}
-			}
-			spec = append(spec, s)
-		}
 		r = Run{N: p.chunkCount(), Rep: rep, Tool: toolMergeFloor, Scenario: sc, Project: "ci",
 			Log: filepath.Join(logDir, fmt.Sprintf("mergefloor-%d-%s.log", k, strings.ReplaceAll(sc, " ", "-")))}
 		logf("CI scale rep %d %-16s %-16s ...", rep+1, toolMergeFloor, sc)
-		c.run(&r, []command{c.floorSolve(dir, k, spec)}, parseRawJSON)
-		logf("CI scale rep %d %-16s %-16s %7.1fs  RUN %d for %d images, %s RUN %.1fs, CPU %.1f s", rep+1, toolMergeFloor, sc, r.Seconds, r.Steps.RunRan,
-			len(imgs), p.EditChunk, r.Steps.folderRunSeconds(p.EditChunk), r.CPUSeconds)
-		if !r.OK {
-			fatalf("the %s build failed: %s (log %s)", toolMergeFloor, firstLine(r.Error), r.Log)
-		}
+		c.run(&r, []command{c.mergeFloorCommand(p, dir, repo, k, imgs)}, parseRawJSON)
+		c.logFloor(p, rep, r)
 	}
 	return r
+}
+
+// ciBakeFloor measures the least a docker buildx bake of every combination through a frontend image
+// pays, cold and for an edit of one chunk folder: the merge floor's solves (ciMergeFloor) and the
+// null frontend's bake (ciFloor's nullBake, each target returning the image bake pushed) started at
+// once, the run over when both are. On 2 cores the two share the CPU as a bake's frontend
+// containers share it with the builds they ask for; their sum is no floor, as each would leave the
+// CPU idle at times the other fills. Under "edit one chunk" the merge floor builds the images
+// holding the edited folder's chunks, as ciMergeFloor does; under "cold", on a pruned daemon, every
+// image: each chunk of a combination alone and every distinct combination image.
+func (c *config) ciBakeFloor(p *ciProject, rep int, repo, logDir string, nullBake command) []Run {
+	dir := filepath.Join(filepath.Dir(logDir), filepath.Base(logDir)+"-bakefloor")
+	var runs []Run
+	for k, sc := range []string{"all chunks", scEdit, scCold} {
+		imgs := p.mergeFloorImages(p.EditChunk)
+		if sc == scCold {
+			if out, err := exec.Command(c.buildctl, "--addr", c.addr, "prune", "--all").CombinedOutput(); err != nil {
+				fatalf("pruning the benchmark's buildkitd: %v\n%s", err, out)
+			}
+			imgs = p.allFloorImages()
+		}
+		cmds := []command{c.mergeFloorCommand(p, dir, repo, k, imgs)}
+		tool := toolBakeFloor
+		if sc != scEdit && sc != scCold {
+			tool = toolMergeFloor // builds the chunks the edit's floor starts from; not a figure
+		}
+		r := Run{N: p.chunkCount(), Rep: rep, Tool: tool, Scenario: sc, Project: "ci",
+			Log: filepath.Join(logDir, fmt.Sprintf("bakefloor-%d-%s.log", k, strings.ReplaceAll(sc, " ", "-")))}
+		logf("CI scale rep %d %-16s %-16s ...", rep+1, tool, sc)
+		if tool == toolBakeFloor {
+			c.runTogether(&r, append(cmds, nullBake), parseRawJSON)
+		} else {
+			c.run(&r, cmds, parseRawJSON)
+		}
+		c.logFloor(p, rep, r)
+		if tool == toolBakeFloor {
+			runs = append(runs, r)
+		}
+	}
+	return runs
+}
+
+func (c *config) logFloor(p *ciProject, rep int, r Run) {
+	logf("CI scale rep %d %-16s %-16s %7.1fs  RUN %d, %s RUN %.1fs, CPU %.1f s", rep+1, r.Tool, r.Scenario, r.Seconds, r.Steps.RunRan,
+		p.EditChunk, r.Steps.folderRunSeconds(p.EditChunk), r.CPUSeconds)
+	if !r.OK {
+		fatalf("the %s build failed: %s (log %s)", r.Tool, firstLine(r.Error), r.Log)
+	}
+}
+
+// mergeFloorCommand writes the merge floor's definitions of imgs for run k into dir, and returns the
+// floor-solve command that builds them, pushing each combination image to a tag of repo-mergefloor.
+func (c *config) mergeFloorCommand(p *ciProject, dir, repo string, k int, imgs []ciFloorImage) command {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		fatalf("%v", err)
+	}
+	var spec []floorSolve
+	for i, img := range imgs {
+		image, tests := p.mergeFloorDef(img, k)
+		s := floorSolve{Name: img.name, Tests: filepath.Join(dir, fmt.Sprintf("tests-%d-%d.pb", k, i))}
+		if err := writeDef(s.Tests, tests); err != nil {
+			fatalf("the %s definition: %v", toolMergeFloor, err)
+		}
+		if !img.alone {
+			s.Image, s.Push = filepath.Join(dir, fmt.Sprintf("image-%d-%d.pb", k, i)), repo+"-mergefloor:"+img.name
+			if err := writeDef(s.Image, image); err != nil {
+				fatalf("the %s definition: %v", toolMergeFloor, err)
+			}
+		}
+		spec = append(spec, s)
+	}
+	return c.floorSolve(dir, k, spec)
 }
 
 func writeDef(path string, st llb.State) error {

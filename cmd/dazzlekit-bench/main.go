@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -34,6 +35,7 @@ const (
 	toolChunkFloor = "chunk alone (floor)"   // the edited chunk's steps and test in a plain Dockerfile FROM the pushed image (chunkFloor)
 	toolMergeFloor = "merge (floor)"         // the same steps and tests on a MergeOp of the base and every chunk's diff, plain LLB (mergeFloor)
 	toolTestFloor  = "tests alone (floor)"   // one container per image an edited test must run in, the test alone in each (ciTestFloor)
+	toolBakeFloor  = "null + merge (floor)"  // the null frontend's bake and the merge floor's solves at once (ciBakeFloor)
 )
 
 // Scenarios, in the order each tool goes through them after a pruned daemon.
@@ -403,6 +405,18 @@ func (c *config) commands(tool, dir, repo, comb, logDir string) ([]command, func
 }
 
 func (c *config) run(r *Run, cmds []command, parse func(io.Reader) Steps) {
+	c.runCommands(r, cmds, false, parse)
+}
+
+// runTogether is run with every command started at once, and the run over when the last one is:
+// a floor made of two loads that a tool pays side by side on the same cores (ciBakeFloor). Each
+// command's output goes to the log whole, after the one before it, so that the progress streams
+// of two clients do not cut into each other's lines.
+func (c *config) runTogether(r *Run, cmds []command, parse func(io.Reader) Steps) {
+	c.runCommands(r, cmds, true, parse)
+}
+
+func (c *config) runCommands(r *Run, cmds []command, together bool, parse func(io.Reader) Steps) {
 	f, err := os.Create(r.Log)
 	if err != nil {
 		fatalf("%v", err)
@@ -416,44 +430,40 @@ func (c *config) run(r *Run, cmds []command, parse func(io.Reader) Steps) {
 	busy0, _, _ := cpuTimes()
 	start := time.Now()
 	r.OK = true
-	for _, cm := range cmds {
-		line := strings.Join(cm.argv, " ")
-		if cm.out != "" {
-			line += " > " + cm.out
-		}
-		if cm.in != "" {
-			line += " < " + cm.in
-		}
-		r.Commands = append(r.Commands, line)
-		fmt.Fprintf(w, "$ %s\n", line)
-		cmd := exec.CommandContext(ctx, cm.argv[0], cm.argv[1:]...)
-		cmd.Dir = cm.dir
-		cmd.Stdout, cmd.Stderr = w, w
-		if cm.in != "" {
-			f, err := os.Open(cm.in)
-			if err != nil {
-				fatalf("%v", err)
-			}
-			defer f.Close()
-			cmd.Stdin = f
-		}
-		var stdout *os.File
-		if cm.out != "" {
-			if stdout, err = os.Create(cm.out); err != nil {
-				fatalf("%v", err)
-			}
-			cmd.Stdout = stdout
-		}
-		// dazzle reads ~/.docker/config.json for registry auth; none is needed here.
-		cmd.Env = append(os.Environ(), "NO_COLOR=1")
-		err := cmd.Run()
-		if stdout != nil {
-			stdout.Close()
-		}
-		if err != nil {
+	fail := func(cm command, err error, output string) {
+		if r.OK {
 			r.OK = false
-			r.Error = fmt.Sprintf("%s: %v\n%s", filepath.Base(cm.argv[0]), err, tail(out.String(), 15))
-			break
+			r.Error = fmt.Sprintf("%s: %v\n%s", filepath.Base(cm.argv[0]), err, tail(output, 15))
+		}
+	}
+	if together {
+		bufs := make([]bytes.Buffer, len(cmds))
+		errs := make([]error, len(cmds))
+		var wg sync.WaitGroup
+		for i, cm := range cmds {
+			r.Commands = append(r.Commands, cm.line())
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = cm.run(ctx, &bufs[i])
+			}()
+		}
+		wg.Wait()
+		for i, cm := range cmds {
+			fmt.Fprintf(w, "$ %s\n", cm.line())
+			_, _ = w.Write(bufs[i].Bytes())
+			if errs[i] != nil {
+				fail(cm, errs[i], bufs[i].String())
+			}
+		}
+	} else {
+		for _, cm := range cmds {
+			r.Commands = append(r.Commands, cm.line())
+			fmt.Fprintf(w, "$ %s\n", cm.line())
+			if err := cm.run(ctx, w); err != nil {
+				fail(cm, err, out.String())
+				break
+			}
 		}
 	}
 	r.Seconds = round(time.Since(start).Seconds(), 2)
@@ -461,6 +471,44 @@ func (c *config) run(r *Run, cmds []command, parse func(io.Reader) Steps) {
 		r.CPUSeconds = round(float64(busy1-busy0)/clockTicks, 2)
 	}
 	r.Steps = parse(bytes.NewReader(out.Bytes()))
+}
+
+// line is cm as a shell would show it.
+func (cm command) line() string {
+	line := strings.Join(cm.argv, " ")
+	if cm.out != "" {
+		line += " > " + cm.out
+	}
+	if cm.in != "" {
+		line += " < " + cm.in
+	}
+	return line
+}
+
+// run runs cm to its end, its output (but for what cm.out redirects) to w.
+func (cm command) run(ctx context.Context, w io.Writer) error {
+	cmd := exec.CommandContext(ctx, cm.argv[0], cm.argv[1:]...)
+	cmd.Dir = cm.dir
+	cmd.Stdout, cmd.Stderr = w, w
+	if cm.in != "" {
+		f, err := os.Open(cm.in)
+		if err != nil {
+			fatalf("%v", err)
+		}
+		defer f.Close()
+		cmd.Stdin = f
+	}
+	if cm.out != "" {
+		stdout, err := os.Create(cm.out)
+		if err != nil {
+			fatalf("%v", err)
+		}
+		defer stdout.Close()
+		cmd.Stdout = stdout
+	}
+	// dazzle reads ~/.docker/config.json for registry auth; none is needed here.
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	return cmd.Run()
 }
 
 func machine() map[string]string {
