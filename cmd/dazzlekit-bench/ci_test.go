@@ -352,35 +352,9 @@ func TestCIMergeFloor(t *testing.T) {
 	}
 }
 
-// The cold floor builds what need counts for a cold build of every combination: each chunk of a
-// combination alone and every distinct combination image, each one test container, the same tests.
-func TestCIBakeFloorColdImages(t *testing.T) {
-	p, err := newCIProject(t.TempDir(), "localhost:5055", 0, "lang-c", "lang-node")
-	if err != nil {
-		t.Fatal(err)
-	}
-	imgs := p.allFloorImages()
-	alone, merged, tests := 0, 0, 0
-	for _, img := range imgs {
-		if img.alone {
-			alone++
-		} else {
-			merged++
-		}
-		cmds, _ := p.floorTestCommands(img.chunks)
-		tests += len(cmds)
-	}
-	if alone != len(p.usedChunks()) || merged != len(p.images()) || alone != 39 || merged != 36 {
-		t.Errorf("%d chunks alone and %d combination images; want 39 and 36", alone, merged)
-	}
-	if want := p.need(scCold).Tests; tests != want {
-		t.Errorf("the cold floor runs %d tests, need counts %d", tests, want)
-	}
-}
-
 // Bake's targets are held against the null frontend's bake (nothing changed, edit one test) and
-// against that bake beside the merge floor (cold, edit one chunk): a target is out of reach only
-// when that floor alone misses it.
+// against that bake beside the merge floor (edit one chunk): a target is out of reach only when
+// that floor alone misses it. Cold has no floor.
 func TestCIBakeTargets(t *testing.T) {
 	ci, err := newCIProject(t.TempDir(), "localhost:5055", 0, "lang-c", "lang-node")
 	if err != nil {
@@ -388,20 +362,19 @@ func TestCIBakeTargets(t *testing.T) {
 	}
 	langC := func(s float64) Steps { return Steps{ChunkRun: map[string]float64{"lang-c": s}} }
 	for _, tc := range []struct {
-		name                 string
-		nullFloor            float64 // the null frontend's bake, nothing changed
-		coldFloor, editFloor float64 // null + merge (floor); 0: not measured
-		want                 []string
+		name      string
+		nullFloor float64 // the null frontend's bake, nothing changed
+		editFloor float64 // null + merge (floor); 0: not measured
+		want      []string
 	}{
-		{name: "floors over every target", nullFloor: 14, coldFloor: 50, editFloor: 20, want: []string{
-			"limit  CI scale cold: bake <= 0.1x dazzle", "0.150x (60.0 s vs 400.0 s); null + merge (floor) 0.125x (50.0 s)\n",
+		{name: "floors over the targets", nullFloor: 14, editFloor: 20, want: []string{
+			"missed CI scale cold: bake <= 0.1x dazzle                         0.150x (60.0 s vs 400.0 s)\n",
 			"limit  CI scale nothing changed: bake <= 3 s", "21.0 s; null frontend (floor) 14.0 s\n",
 			"limit  CI scale edit lang-c: bake <= 0.05x dazzle", "0.100x (30.0 s vs 300.0 s); null + merge (floor) 0.067x (20.0 s)\n",
 			"limit  CI scale edit lang-c: bake <= 3x its RUN steps", "6.0x (30.0 s vs 5.0 s); null + merge (floor) 8.0x (20.0 s vs 2.5 s)\n",
 			"limit  CI scale edit one test: bake <= 2 s", "27.0 s; null frontend (floor) 14.0 s\n",
 		}},
-		{name: "floors under the targets", nullFloor: 2.5, coldFloor: 35, editFloor: 7, want: []string{
-			"missed CI scale cold: bake <= 0.1x dazzle", "null + merge (floor) 0.087x (35.0 s)\n",
+		{name: "floors under the targets", nullFloor: 2.5, editFloor: 7, want: []string{
 			"missed CI scale nothing changed: bake <= 3 s", "21.0 s; null frontend (floor) 2.5 s\n",
 			"missed CI scale edit lang-c: bake <= 0.05x dazzle", "null + merge (floor) 0.023x (7.0 s)\n",
 			"missed CI scale edit lang-c: bake <= 3x its RUN steps", "null + merge (floor) 2.8x (7.0 s vs 2.5 s)\n",
@@ -421,9 +394,8 @@ func TestCIBakeTargets(t *testing.T) {
 			{Tool: toolBake, Scenario: scEditTest, Seconds: 27},
 			{Tool: toolGWFloor, Scenario: scWarm, Seconds: tc.nullFloor},
 		}
-		if tc.coldFloor > 0 {
-			runs = append(runs, Run{Tool: toolBakeFloor, Scenario: scCold, Seconds: tc.coldFloor, Steps: langC(2.4)},
-				Run{Tool: toolBakeFloor, Scenario: scEdit, Seconds: tc.editFloor, Steps: langC(2.5)})
+		if tc.editFloor > 0 {
+			runs = append(runs, Run{Tool: toolBakeFloor, Scenario: scEdit, Seconds: tc.editFloor, Steps: langC(2.5)})
 		}
 		for i := range runs {
 			runs[i].N, runs[i].Project, runs[i].OK = ci.chunkCount(), "ci", true
