@@ -142,42 +142,32 @@ func (c *config) ciMergeFloor(p *ciProject, rep int, repo, logDir string) Run {
 // does not.
 func (c *config) ciBakeFloor(p *ciProject, rep int, repo, logDir string, nullBake command) []Run {
 	dir := filepath.Join(filepath.Dir(logDir), filepath.Base(logDir)+"-bakefloor")
-	var runs []Run
-	// A retry is a run k of its own, the edited folder's steps changed again, so that nothing the
-	// failed attempt finished answers it from the cache.
-	retryK := 3
-	for k, sc := range []string{"all chunks", scEdit} {
-		tool := toolBakeFloor
-		if sc != scEdit {
-			tool = toolMergeFloor // builds the chunks the edit's floor starts from; not a figure
-		}
-		for try := 1; ; try++ {
-			cmds := []command{c.mergeFloorCommand(p, dir, repo, k, p.mergeFloorImages(p.EditChunk))}
-			r := Run{N: p.chunkCount(), Rep: rep, Tool: tool, Scenario: sc, Project: "ci",
-				Log: filepath.Join(logDir, fmt.Sprintf("bakefloor-%d-%s.log", k, strings.ReplaceAll(sc, " ", "-")))}
-			logf("CI scale rep %d %-16s %-16s ...", rep+1, tool, sc)
-			if tool != toolBakeFloor {
-				c.run(&r, cmds, parseRawJSON)
-				c.logFloor(p, rep, r)
-				break
-			}
-			c.runTogether(&r, append(cmds, nullBake), parseRawJSON)
-			if r.OK {
-				c.logFloor(p, rep, r)
-				runs = append(runs, r)
-				break
-			}
-			// A frontend container that misses BuildKit's 10 s gRPC preface timeout on 2 cores fails
-			// its target ("frontend grpc server closed unexpectedly", see the README): that bake
-			// measured nothing, so the floor is run again; a floor that never ran is left out.
-			logf("CI scale rep %d %-16s %-16s failed, try %d of 3: %s (log %s)", rep+1, tool, sc, try, firstLine(r.Error), r.Log)
-			if try == 3 {
-				break
-			}
-			k, retryK = retryK, retryK+1
-		}
+	imgs := p.mergeFloorImages(p.EditChunk)
+	newRun := func(k int, tool, sc string) Run {
+		return Run{N: p.chunkCount(), Rep: rep, Tool: tool, Scenario: sc, Project: "ci",
+			Log: filepath.Join(logDir, fmt.Sprintf("bakefloor-%d-%s.log", k, strings.ReplaceAll(sc, " ", "-")))}
 	}
-	return runs
+	// Builds the chunks the edit's floor starts from; not a figure.
+	r := newRun(0, toolMergeFloor, "all chunks")
+	logf("CI scale rep %d %-16s %-16s ...", rep+1, r.Tool, r.Scenario)
+	c.run(&r, []command{c.mergeFloorCommand(p, dir, repo, 0, imgs)}, parseRawJSON)
+	c.logFloor(p, rep, r)
+	// Each try is a run k of its own, the edited folder's steps changed again, so that nothing a
+	// failed try finished answers the next from the cache.
+	for k := 1; k <= 3; k++ {
+		r := newRun(k, toolBakeFloor, scEdit)
+		logf("CI scale rep %d %-16s %-16s ...", rep+1, r.Tool, r.Scenario)
+		c.runTogether(&r, []command{c.mergeFloorCommand(p, dir, repo, k, imgs), nullBake}, parseRawJSON)
+		if r.OK {
+			c.logFloor(p, rep, r)
+			return []Run{r}
+		}
+		// A frontend container that misses BuildKit's 10 s gRPC preface timeout on 2 cores fails
+		// its target ("frontend grpc server closed unexpectedly", see the README): that bake
+		// measured nothing, so the floor is run again; a floor that never ran is left out.
+		logf("CI scale rep %d %-16s %-16s failed, try %d of 3: %s (log %s)", rep+1, r.Tool, r.Scenario, k, firstLine(r.Error), r.Log)
+	}
+	return nil
 }
 
 func (c *config) logFloor(p *ciProject, rep int, r Run) {
