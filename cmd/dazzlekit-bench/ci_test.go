@@ -365,6 +365,7 @@ func TestCIBakeTargets(t *testing.T) {
 		name      string
 		nullFloor float64 // the null frontend's bake, nothing changed
 		editFloor float64 // null + merge (floor); 0: not measured
+		coldFails bool    // bake's cold run failed
 		want      []string
 	}{
 		{name: "floors over the targets", nullFloor: 14, editFloor: 20, want: []string{
@@ -379,6 +380,10 @@ func TestCIBakeTargets(t *testing.T) {
 			"missed CI scale edit lang-c: bake <= 0.05x dazzle", "null + merge (floor) 0.023x (7.0 s)\n",
 			"missed CI scale edit lang-c: bake <= 3x its RUN steps", "null + merge (floor) 2.8x (7.0 s vs 2.5 s)\n",
 			"limit  CI scale edit one test: bake <= 2 s", "27.0 s; null frontend (floor) 2.5 s\n",
+		}},
+		{name: "cold bake failed", nullFloor: 14, editFloor: 20, coldFails: true, want: []string{
+			"n/a    CI scale cold: bake <= 0.1x dazzle                         not measured\n",
+			"limit  CI scale edit lang-c: bake <= 0.05x dazzle", "0.100x (30.0 s vs 300.0 s); null + merge (floor) 0.067x (20.0 s)\n",
 		}},
 		{name: "no floor beside bake", nullFloor: 14, want: []string{
 			"missed CI scale cold: bake <= 0.1x dazzle                         0.150x (60.0 s vs 400.0 s)\n",
@@ -400,6 +405,7 @@ func TestCIBakeTargets(t *testing.T) {
 		for i := range runs {
 			runs[i].N, runs[i].Project, runs[i].OK = ci.chunkCount(), "ci", true
 		}
+		runs[2].OK = !tc.coldFails
 		r := &Results{CI: summarizeCI(ci, runs)}
 		r.ciTargets()
 		table := r.table()
