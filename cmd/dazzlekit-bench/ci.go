@@ -407,6 +407,7 @@ func (c *config) ciSequence(rep int, tool string) (*ciProject, []Run) {
 		runs = append(runs, floors...)
 		if nullBake != nil {
 			runs = append(runs, c.ciBakeFloor(p, rep, repo, logDir, *nullBake)...)
+			runs = append(runs, c.ciLLBFloor(p, rep, repo, logDir)...)
 		}
 	case toolBuild:
 		runs = append(runs, c.ciTestFloor(p, rep, repo, logDir), c.ciMergeFloor(p, rep, repo, logDir))
@@ -432,20 +433,7 @@ func (c *config) ciFloor(p *ciProject, rep int, repo, logDir string) ([]Run, *co
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		fatalf("%v", err)
 	}
-	// dazzlekit bake's definition, for its target names (bake allows no dots in them).
-	var kit struct {
-		Group  map[string]any `json:"group"`
-		Target map[string]struct {
-			Target string `json:"target"`
-		} `json:"target"`
-	}
-	dt, err := os.ReadFile(filepath.Join(logDir, "docker-bake.json"))
-	if err == nil {
-		err = json.Unmarshal(dt, &kit)
-	}
-	if err != nil || len(kit.Target) != len(p.combs) {
-		fatalf("reading dazzlekit bake's definition for the floor: %v (%d targets)", err, len(kit.Target))
-	}
+	kit := p.kitBake(logDir)
 	floors := []struct{ tool, slug string }{{toolFloor, "floor"}}
 	if c.nullFrontend != "" {
 		floors = append(floors, struct{ tool, slug string }{toolGWFloor, "null"})
@@ -490,6 +478,27 @@ func (c *config) ciFloor(p *ciProject, rep int, repo, logDir string) ([]Run, *co
 		}
 	}
 	return runs, nullBake
+}
+
+// kitBake is dazzlekit bake's definition in logDir, for its group and target names (bake allows no
+// dots in them) and each target's combination, which the floors' bakes reuse.
+type kitBake struct {
+	Group  map[string]any `json:"group"`
+	Target map[string]struct {
+		Target string `json:"target"`
+	} `json:"target"`
+}
+
+func (p *ciProject) kitBake(logDir string) kitBake {
+	var kit kitBake
+	dt, err := os.ReadFile(filepath.Join(logDir, "docker-bake.json"))
+	if err == nil {
+		err = json.Unmarshal(dt, &kit)
+	}
+	if err != nil || len(kit.Target) != len(p.combs) {
+		fatalf("reading dazzlekit bake's definition for the floor: %v (%d targets)", err, len(kit.Target))
+	}
+	return kit
 }
 
 // testImages are the images an edit of folder f's first test has to rerun it in, as need counts

@@ -365,7 +365,9 @@ func TestCIBakeTargets(t *testing.T) {
 		name      string
 		nullFloor float64 // the null frontend's bake, nothing changed
 		editFloor float64 // null + merge (floor); 0: not measured
-		coldFails bool    // bake's cold run failed
+		llbCold   float64 // LLB frontend (floor), cold and edit; 0: not measured
+		llbEdit   float64
+		coldFails bool // bake's cold run failed
 		want      []string
 	}{
 		{name: "floors over the targets", nullFloor: 14, editFloor: 20, want: []string{
@@ -385,6 +387,15 @@ func TestCIBakeTargets(t *testing.T) {
 			"n/a    CI scale cold: bake <= 0.1x dazzle                         not measured\n",
 			"limit  CI scale edit lang-c: bake <= 0.05x dazzle", "0.100x (30.0 s vs 300.0 s); null + merge (floor) 0.067x (20.0 s)\n",
 		}},
+		{name: "LLB floor over cold, the higher edit floor", nullFloor: 14, editFloor: 20, llbCold: 50, llbEdit: 22, want: []string{
+			"limit  CI scale cold: bake <= 0.1x dazzle", "0.150x (60.0 s vs 400.0 s); LLB frontend (floor) 0.125x (50.0 s)\n",
+			"limit  CI scale edit lang-c: bake <= 0.05x dazzle", "0.100x (30.0 s vs 300.0 s); LLB frontend (floor) 0.073x (22.0 s)\n",
+			"limit  CI scale edit lang-c: bake <= 3x its RUN steps", "6.0x (30.0 s vs 5.0 s); LLB frontend (floor) 8.8x (22.0 s vs 2.5 s)\n",
+		}},
+		{name: "LLB floor under cold, lower than null + merge", nullFloor: 14, editFloor: 20, llbCold: 30, llbEdit: 18, want: []string{
+			"missed CI scale cold: bake <= 0.1x dazzle", "0.150x (60.0 s vs 400.0 s); LLB frontend (floor) 0.075x (30.0 s)\n",
+			"limit  CI scale edit lang-c: bake <= 0.05x dazzle", "0.100x (30.0 s vs 300.0 s); null + merge (floor) 0.067x (20.0 s)\n",
+		}},
 		{name: "no floor beside bake", nullFloor: 14, want: []string{
 			"missed CI scale cold: bake <= 0.1x dazzle                         0.150x (60.0 s vs 400.0 s)\n",
 			"missed CI scale edit lang-c: bake <= 0.05x dazzle                 0.100x (30.0 s vs 300.0 s)\n",
@@ -401,6 +412,14 @@ func TestCIBakeTargets(t *testing.T) {
 		}
 		if tc.editFloor > 0 {
 			runs = append(runs, Run{Tool: toolBakeFloor, Scenario: scEdit, Seconds: tc.editFloor, Steps: langC(2.5)})
+		}
+		if tc.llbCold > 0 {
+			runs = append(runs, Run{Tool: toolLLBFloor, Scenario: scCold, Seconds: tc.llbCold},
+				Run{Tool: toolLLBFloor, Scenario: scEdit, Seconds: tc.llbEdit, Steps: langC(2.5)})
+		}
+		if tc.llbCold > 0 {
+			runs = append(runs, Run{Tool: toolLLBFloor, Scenario: scCold, Seconds: tc.llbCold},
+				Run{Tool: toolLLBFloor, Scenario: scEdit, Seconds: tc.llbEdit, Steps: langC(2.5)})
 		}
 		for i := range runs {
 			runs[i].N, runs[i].Project, runs[i].OK = ci.chunkCount(), "ci", true

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -325,4 +326,109 @@ func readDef(path string) (*llb.Definition, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return def, nil
+}
+
+// ciLLBFloor measures the least a docker buildx bake of every combination through a frontend image
+// pays when each frontend sends its builds itself, as dazzlekit's do: a bake of the same targets
+// through the null frontend in its floor mode, each target's frontend reading one file of plain LLB
+// (the merge floor's definitions of its combination image and of each of its chunks alone) and
+// solving it, the tests first, then returning the image for bake to push. No project reads, no
+// conversion, no image config, no test runner. It runs cold on a pruned daemon, then with the
+// edited folder's steps changed: the floors under "cold" and "edit one chunk". A try whose bake fails
+// (a frontend container missing BuildKit's gRPC preface timeout, see ciBakeFloor) is run again, up to
+// three times; a floor that never ran is left out.
+func (c *config) ciLLBFloor(p *ciProject, rep int, repo, logDir string) []Run {
+	dir := filepath.Join(filepath.Dir(logDir), filepath.Base(logDir)+"-llbfloor")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		fatalf("%v", err)
+	}
+	kit := p.kitBake(logDir)
+	var runs []Run
+	k := 0
+	for _, sc := range []string{scCold, scEdit} {
+		for try := 1; try <= 3; try++ {
+			if sc == scCold {
+				if out, err := exec.Command(c.buildctl, "--addr", c.addr, "prune", "--all").CombinedOutput(); err != nil {
+					fatalf("pruning the benchmark's buildkitd: %v\n%s", err, out)
+				}
+			} else {
+				k++
+			}
+			r := Run{N: p.chunkCount(), Rep: rep, Tool: toolLLBFloor, Scenario: sc, Project: "ci",
+				Log: filepath.Join(logDir, fmt.Sprintf("llbfloor-%d-%d-%s.log", k, try, strings.ReplaceAll(sc, " ", "-")))}
+			logf("CI scale rep %d %-16s %-16s ...", rep+1, r.Tool, r.Scenario)
+			c.run(&r, []command{c.llbFloorBake(p, kit, dir, repo, k)}, parseRawJSON)
+			if r.OK {
+				c.logFloor(p, rep, r)
+				runs = append(runs, r)
+				break
+			}
+			logf("CI scale rep %d %-16s %-16s failed, try %d of 3: %s (log %s)", rep+1, r.Tool, r.Scenario, try, firstLine(r.Error), r.Log)
+		}
+		if len(runs) == 0 {
+			// The edit's floor starts from the cold one's chunks.
+			return nil
+		}
+	}
+	return runs
+}
+
+// llbFloorBake writes run k's floor definitions, one file per target, and the bake of them into
+// dir, and returns that bake. The targets and tags are dazzlekit bake's, in a repository of its own.
+func (c *config) llbFloorBake(p *ciProject, kit kitBake, dir, repo string, k int) command {
+	targets := map[string]any{}
+	for name, t := range kit.Target {
+		var f floorFile
+		for _, img := range p.llbFloorImages(t.Target) {
+			image, tests := p.mergeFloorDef(img, k)
+			f.Tests = append(f.Tests, marshalDef(tests))
+			if !img.alone {
+				f.Image = marshalDef(image)
+			}
+		}
+		file := fmt.Sprintf("floor-%d-%s.json", k, name)
+		dt, _ := json.Marshal(f)
+		if err := os.WriteFile(filepath.Join(dir, file), dt, 0o644); err != nil {
+			fatalf("%v", err)
+		}
+		targets[name] = map[string]any{"context": dir, "tags": []string{repo + "-llbfloor:" + t.Target},
+			"dockerfile-inline": "# built by the null frontend: the build arg FLOOR\n",
+			"args":              map[string]string{"BUILDKIT_SYNTAX": c.nullFrontend, "FLOOR": file}}
+	}
+	def, _ := json.MarshalIndent(map[string]any{"group": kit.Group, "target": targets}, "", "  ")
+	defPath := filepath.Join(dir, fmt.Sprintf("docker-bake-%d.json", k))
+	if err := os.WriteFile(defPath, def, 0o644); err != nil {
+		fatalf("%v", err)
+	}
+	return command{argv: []string{c.docker, "buildx", "bake", "--builder", c.builder, "-f", defPath, "--push", "--progress=rawjson",
+		"--set", "*.attest=type=provenance,disabled=true"}, dir: dir}
+}
+
+// floorFile is nullfrontend's Floor: what one target's frontend solves in the LLB floor.
+type floorFile struct {
+	Tests [][]byte `json:"tests"`
+	Image []byte   `json:"image"`
+}
+
+// llbFloorImages are what combination comb's target has to build and test at the least: each of its
+// chunks alone, then the combination image, which is last.
+func (p *ciProject) llbFloorImages(comb string) []ciFloorImage {
+	chunks := p.resolve(comb)
+	var out []ciFloorImage
+	for _, ch := range chunks {
+		out = append(out, ciFloorImage{name: "chunk:" + ch, chunks: []string{ch}, alone: true})
+	}
+	return append(out, ciFloorImage{name: comb, chunks: chunks})
+}
+
+func marshalDef(st llb.State) []byte {
+	def, err := st.Marshal(context.Background())
+	if err != nil {
+		fatalf("a floor definition: %v", err)
+	}
+	dt, err := def.ToPB().Marshal()
+	if err != nil {
+		fatalf("a floor definition: %v", err)
+	}
+	return dt
 }

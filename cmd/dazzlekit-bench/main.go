@@ -36,6 +36,7 @@ const (
 	toolMergeFloor = "merge (floor)"         // the same steps and tests on a MergeOp of the base and every chunk's diff, plain LLB (mergeFloor)
 	toolTestFloor  = "tests alone (floor)"   // one container per image an edited test must run in, the test alone in each (ciTestFloor)
 	toolBakeFloor  = "null + merge (floor)"  // the null frontend's bake and the merge floor's solves at once (ciBakeFloor)
+	toolLLBFloor   = "LLB frontend (floor)"  // the same bake through a frontend that solves the merge floor's LLB of its target (ciLLBFloor)
 )
 
 // Scenarios, in the order each tool goes through them after a pruned daemon.
