@@ -140,7 +140,7 @@ func (c *config) ciMergeFloor(p *ciProject, rep int, repo, logDir string) Run {
 // fills. There is no such floor for a cold build: the merge floor of every image, sent at once beside
 // the 41 frontend containers' start, made one of them miss BuildKit's gRPC preface timeout in each of
 // 4 tries (2026-12-05), where a cold dazzlekit bake, whose frontends send their builds themselves,
-// does not.
+// does not: ciLLBFloor is the cold floor.
 func (c *config) ciBakeFloor(p *ciProject, rep int, repo, logDir string, nullBake command) []Run {
 	dir := filepath.Join(filepath.Dir(logDir), filepath.Base(logDir)+"-bakefloor")
 	imgs := p.mergeFloorImages(p.EditChunk)
