@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -377,9 +376,7 @@ func (c *config) ciSequence(rep int, tool string) (*ciProject, []Run) {
 	for i, sc := range ciScenarios {
 		switch sc {
 		case scCold:
-			if out, err := exec.Command(c.buildctl, "--addr", c.addr, "prune", "--all").CombinedOutput(); err != nil {
-				fatalf("pruning the benchmark's buildkitd: %v\n%s", err, out)
-			}
+			c.prune()
 		case scEdit:
 			err = p.editChunk()
 		case scEditTest:
@@ -459,8 +456,7 @@ func (c *config) ciFloor(p *ciProject, rep int, repo, logDir string) ([]Run, *co
 		if err := os.WriteFile(defPath, def, 0o644); err != nil {
 			fatalf("%v", err)
 		}
-		bake := []command{{argv: []string{c.docker, "buildx", "bake", "--builder", c.builder, "-f", defPath, "--push", "--progress=rawjson",
-			"--set", "*.attest=type=provenance,disabled=true"}, dir: dir}}
+		bake := []command{c.bake(defPath, dir)}
 		var r Run
 		for i, sc := range []string{"copy", scWarm} {
 			r = Run{N: p.chunkCount(), Rep: rep, Tool: f.tool, Scenario: sc, Project: "ci",

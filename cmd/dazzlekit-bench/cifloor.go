@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -348,9 +347,7 @@ func (c *config) ciLLBFloor(p *ciProject, rep int, repo, logDir string) []Run {
 	for _, sc := range []string{scCold, scEdit} {
 		for try := 1; try <= 3; try++ {
 			if sc == scCold {
-				if out, err := exec.Command(c.buildctl, "--addr", c.addr, "prune", "--all").CombinedOutput(); err != nil {
-					fatalf("pruning the benchmark's buildkitd: %v\n%s", err, out)
-				}
+				c.prune()
 			} else {
 				k++
 			}
@@ -400,8 +397,7 @@ func (c *config) llbFloorBake(p *ciProject, kit kitBake, dir, repo string, k int
 	if err := os.WriteFile(defPath, def, 0o644); err != nil {
 		fatalf("%v", err)
 	}
-	return command{argv: []string{c.docker, "buildx", "bake", "--builder", c.builder, "-f", defPath, "--push", "--progress=rawjson",
-		"--set", "*.attest=type=provenance,disabled=true"}, dir: dir}
+	return c.bake(defPath, dir)
 }
 
 // floorFile is nullfrontend's Floor: what one target's frontend solves in the LLB floor.

@@ -246,9 +246,7 @@ func (c *config) sequence(n, rep int, tool string) []Run {
 	for i, sc := range scenarios {
 		switch sc {
 		case scCold:
-			if out, err := exec.Command(c.buildctl, "--addr", c.addr, "prune", "--all").CombinedOutput(); err != nil {
-				fatalf("pruning the benchmark's buildkitd: %v\n%s", err, out)
-			}
+			c.prune()
 		case scEdit:
 			err = p.editChunk(p.middle())
 		case scNewComb:
@@ -385,13 +383,11 @@ func (c *config) commands(tool, dir, repo, comb, logDir string) ([]command, func
 		}
 		return c.buildctlBuild(args...), parseRawJSON
 	case toolBake:
-		// As the README has CI run it: the definition, then one bake of every combination. Provenance
-		// is off, as no other tool here attaches any.
+		// As the README has CI run it: the definition, then one bake of every combination.
 		def := filepath.Join(logDir, "docker-bake.json")
 		return []command{
 			{argv: []string{c.dazzlekit, "bake", "--registry", repo, "--frontend", c.frontend, "--context", dir, dir}, out: def},
-			{argv: []string{c.docker, "buildx", "bake", "--builder", c.builder, "-f", def, "--push", "--progress=rawjson",
-				"--set", "*.attest=type=provenance,disabled=true"}, dir: dir},
+			c.bake(def, dir),
 		}, parseRawJSON
 	case toolBuild:
 		// The same combinations and tags as bake's, from one process that is their frontend; on one
@@ -403,6 +399,21 @@ func (c *config) commands(tool, dir, repo, comb, logDir string) ([]command, func
 		return []command{{argv: append(argv, dir)}}, parseRawJSON
 	}
 	panic("unknown tool " + tool)
+}
+
+// prune empties the benchmark's buildkitd before a cold run. Only the benchmark's own daemon is
+// ever pruned (hack/bench.sh refuses any other).
+func (c *config) prune() {
+	if out, err := exec.Command(c.buildctl, "--addr", c.addr, "prune", "--all").CombinedOutput(); err != nil {
+		fatalf("pruning the benchmark's buildkitd: %v\n%s", err, out)
+	}
+}
+
+// bake is one docker buildx bake of the definition def, run in dir, pushing every target with its
+// progress as raw JSON. Provenance is off, as no other tool here attaches any.
+func (c *config) bake(def, dir string) command {
+	return command{argv: []string{c.docker, "buildx", "bake", "--builder", c.builder, "-f", def, "--push", "--progress=rawjson",
+		"--set", "*.attest=type=provenance,disabled=true"}, dir: dir}
 }
 
 func (c *config) run(r *Run, cmds []command, parse func(io.Reader) Steps) {
