@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"maps"
 	"strings"
 	"time"
@@ -133,6 +134,12 @@ func prepare(ctx context.Context, c gwclient.Client) (*prepared, error) {
 		warn(w)
 	}
 
+	return newPrepared(c, start, bc, opt, proj, warn, *mainCtx, files), nil
+}
+
+// newPrepared sets up a build's conversions of proj, whose files are read from files and whose
+// chunks are built from the build context mainCtx.
+func newPrepared(c gwclient.Client, start time.Time, bc *dockerui.Client, opt Options, proj *project.Project, warn diag.Sink, mainCtx llb.State, files fs.FS) *prepared {
 	// Subrequests are answered before any Dockerfile is converted: converting resolves base image
 	// metadata, which a user listing targets should not need, so input only sets conversions up.
 	meta := llbgen.NewMetaCache(c) // one per build: chunks and platforms share image lookups
@@ -140,7 +147,7 @@ func prepare(ctx context.Context, c gwclient.Client) (*prepared, error) {
 		return llbgen.Input{
 			Client:    c,
 			Opts:      c.BuildOpts().Opts,
-			Context:   *mainCtx,
+			Context:   mainCtx,
 			Files:     files,
 			BuildArgs: opt.BuildArgs,
 			Platform:  platform,
@@ -148,7 +155,7 @@ func prepare(ctx context.Context, c gwclient.Client) (*prepared, error) {
 			Warn:      warn,
 		}
 	}
-	return &prepared{start: start, bc: bc, opt: opt, proj: proj, warn: warn, input: input}, nil
+	return &prepared{start: start, bc: bc, opt: opt, proj: proj, warn: warn, input: input}
 }
 
 // selection is what one build produces: a name for progress and the chunks in layer order.

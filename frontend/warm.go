@@ -2,9 +2,15 @@ package frontend
 
 import (
 	"context"
+	"fmt"
+	"io/fs"
 	"sync"
+	"time"
 
+	"github.com/dazzlekit/dazzlekit/internal/diag"
 	"github.com/dazzlekit/dazzlekit/llbgen"
+	"github.com/dazzlekit/dazzlekit/project"
+	"github.com/moby/buildkit/frontend/dockerui"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sync/errgroup"
@@ -22,11 +28,34 @@ import (
 // conversion, and the builds find them running: BuildKit runs a vertex once for every build
 // holding it.
 func Warm(chunks []string, ready func(), solved func(chunk string)) gwclient.BuildFunc {
+	return warm(func(ctx context.Context, c gwclient.Client) (*prepared, func() error, error) {
+		pr, err := prepare(ctx, c)
+		return pr, nil, err
+	}, chunks, ready, solved)
+}
+
+// WarmLocal is Warm for a caller that has read the project already, from the folder its session
+// serves as both the build context and the project file's: `dazzlekit build`, which loads the
+// project before it starts any build. The head start then reads nothing through BuildKit but the
+// context's .dockerignore, which the chunks' context needs, instead of the project file, the
+// context and every file of the project one request at a time: its steps start about 0.05 s
+// sooner, which is all of an edit's time that is not the edited chunk's own steps, tests and push.
+// files is that folder; a project file with a .dockerignore of its own (dazzle.yaml.dockerignore)
+// needs Warm, as only reading the project file through BuildKit makes the context use it.
+func WarmLocal(proj *project.Project, files fs.FS, chunks []string, ready func(), solved func(chunk string)) gwclient.BuildFunc {
+	return warm(func(ctx context.Context, c gwclient.Client) (*prepared, func() error, error) {
+		return prepareLocal(ctx, c, proj, files)
+	}, chunks, ready, solved)
+}
+
+// warm is Warm with prep for prepare. The chunks are sent once loaded, if set, returns: what they
+// need sent before them.
+func warm(prep func(context.Context, gwclient.Client) (pr *prepared, loaded func() error, err error), chunks []string, ready func(), solved func(chunk string)) gwclient.BuildFunc {
 	return func(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 		var once sync.Once
 		signal := func() { once.Do(ready) }
 		defer signal()
-		pr, err := prepare(ctx, c)
+		pr, loaded, err := prep(ctx, c)
 		if err != nil {
 			return nil, err
 		}
@@ -55,6 +84,11 @@ func Warm(chunks []string, ready func(), solved func(chunk string)) gwclient.Bui
 			}
 			warms[i] = warm{b: b, chunks: conv}
 		}
+		if loaded != nil {
+			if err := loaded(); err != nil {
+				return nil, err
+			}
+		}
 		signal()
 		var mu sync.Mutex
 		left := make([]int, len(sel)) // platforms each chunk is still being built for
@@ -81,4 +115,43 @@ func Warm(chunks []string, ready func(), solved func(chunk string)) gwclient.Bui
 		}
 		return nil, eg.Wait()
 	}
+}
+
+// prepareLocal is prepare for a project read by the caller from files. The warnings are the
+// builds': each tells them as it reads the project, so a head start tells none.
+//
+// It loads the build context all the same, beside the conversions, and loaded waits for that: a
+// chunk that copies from the context holds its source op, and BuildKit names a vertex as the first
+// build to send it does. Sent first in a chunk's definition, the context would be shown as that
+// chunk's (`[chunk hello] [internal] load build context`) in every build, on a cold cache.
+func prepareLocal(ctx context.Context, c gwclient.Client, proj *project.Project, files fs.FS) (pr *prepared, loaded func() error, err error) {
+	start := time.Now()
+	bc, err := dockerui.NewClient(withDefaultFilename(c))
+	if err != nil {
+		return nil, nil, err
+	}
+	opt, err := ParseOptions(bc.Config)
+	if err != nil {
+		return nil, nil, err
+	}
+	mainCtx, err := bc.MainContext(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	done := make(chan error, 1)
+	go func() {
+		def, err := mainCtx.Marshal(ctx) // as contextFS marshals it: the builds' vertex
+		if err == nil {
+			// Evaluated: an unread result is only loaded, and the chunk's solve would run it.
+			_, err = c.Solve(ctx, gwclient.SolveRequest{Definition: def.ToPB(), Evaluate: true})
+		}
+		done <- err
+	}()
+	loaded = func() error {
+		if err := <-done; err != nil {
+			return fmt.Errorf("loading the build context: %w", err)
+		}
+		return nil
+	}
+	return newPrepared(c, start, bc, opt, proj, func(diag.Warning) {}, *mainCtx, files), loaded, nil
 }

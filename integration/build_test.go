@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/dazzlekit/dazzlekit/frontend"
 	"github.com/dazzlekit/dazzlekit/internal/registry"
+	"github.com/dazzlekit/dazzlekit/project"
 	controlapi "github.com/moby/buildkit/api/services/control"
 	"github.com/moby/buildkit/client"
 )
@@ -454,8 +456,16 @@ func (e env) recordedBuilds(t *testing.T, since time.Time, repo string, digests 
 
 // frontend.Warm, dazzlekit build's head start, builds the chunks it is given, each on the base and
 // as every build of the project converts them, and nothing else: no merge, no test, no export. It
-// says it is ready once, before it sends them, whether it then succeeds or fails.
+// says it is ready once, before it sends them, whether it then succeeds or fails. WarmLocal, which
+// dazzlekit build runs, does the same with the project it is given, read from the folder the
+// session serves, rather than read through BuildKit.
 func TestWarm(t *testing.T) {
+	for _, local := range []bool{false, true} {
+		t.Run(map[bool]string{false: "read through BuildKit", true: "read by the caller"}[local], func(t *testing.T) { testWarm(t, local) })
+	}
+}
+
+func testWarm(t *testing.T, local bool) {
 	e := stack(t)
 	dir := copyProject(t, exampleDir("devtools"))
 	repo := strings.TrimSuffix(e.ref(t, "x"), ":x")
@@ -466,11 +476,26 @@ func TestWarm(t *testing.T) {
 	var solved []string
 	warm := func(chunks ...string) (p *progress, ready int, at time.Time, err error) {
 		solved = nil
-		p, err = e.build(t, dir, buildOpts{fn: frontend.Warm(chunks, func() { ready++; at = time.Now() }, func(ch string) {
+		isReady := func() { ready++; at = time.Now() }
+		isSolved := func(ch string) {
 			mu.Lock()
 			solved = append(solved, ch)
 			mu.Unlock()
-		})})
+		}
+		fn := frontend.Warm(chunks, isReady, isSolved)
+		if local {
+			files := os.DirFS(dir)
+			data, err := fs.ReadFile(files, "dazzle.yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			proj, err := project.Load(files, "dazzle.yaml", data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fn = frontend.WarmLocal(proj, files, chunks, isReady, isSolved)
+		}
+		p, err = e.build(t, dir, buildOpts{fn: fn})
 		return p, ready, at, err
 	}
 	p, ready, at, err := warm("tool", "hello")
@@ -526,6 +551,9 @@ func TestWarm(t *testing.T) {
 	}
 	if ready != 1 {
 		t.Errorf("ready was called %d times for an unknown chunk, want once", ready)
+	}
+	if !local {
+		return // dazzlekit build runs WarmLocal
 	}
 	bin := filepath.Join(e.runner, "dazzlekit")
 	_, stderr, err := runSplit(t, dir, bin, "build", "--addr", e.host, "--registry", repo,

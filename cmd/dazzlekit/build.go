@@ -104,7 +104,8 @@ func build(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail("%v (run it in a dazzle project folder, or give the folder)", err)
 	}
-	p, err := project.Load(os.DirFS(dir), filepath.ToSlash(*file), data)
+	projectFS := os.DirFS(dir)
+	p, err := project.Load(projectFS, filepath.ToSlash(*file), data)
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -213,7 +214,13 @@ func build(args []string, stdout, stderr io.Writer) int {
 		defer close(warmDone)
 		defer news.end()
 		opt := client.SolveOpt{SharedSession: sess, SessionPreInitialized: true, FrontendAttrs: attrs, Internal: true}
-		_, _ = c.Build(warmCtx, opt, "dazzlekit", frontend.Warm(warmChunks, func() { close(warmed) }, news.chunkSolved), forward(news.seen))
+		// The project as read here, rather than again through BuildKit: the session serves this very
+		// folder as the build context and the project file's.
+		fn := frontend.WarmLocal(p, projectFS, warmChunks, func() { close(warmed) }, news.chunkSolved)
+		if isFile(filepath.Join(dir, *file+".dockerignore")) {
+			fn = frontend.Warm(warmChunks, func() { close(warmed) }, news.chunkSolved)
+		}
+		_, _ = c.Build(warmCtx, opt, "dazzlekit", fn, forward(news.seen))
 	}()
 	// What the tags hold now. A push sends every layer's HEAD request and the manifest, and BuildKit
 	// records each layer's source, whether or not anything changed: in a project whose combinations
