@@ -36,7 +36,7 @@ const (
 	toolMergeFloor = "merge (floor)"         // the same steps and tests on a MergeOp of the base and every chunk's diff, plain LLB (mergeFloor)
 	toolTestFloor  = "tests alone (floor)"   // one container per image an edited test must run in, the test alone in each (ciTestFloor)
 	toolBakeFloor  = "null + merge (floor)"  // the null frontend's bake and the merge floor's solves at once (ciBakeFloor)
-	toolLLBFloor   = "LLB frontend (floor)"  // the same bake through a frontend that solves the merge floor's LLB of its target (ciLLBFloor)
+	toolLLBFloor   = "LLB frontend (floor)"  // the merge floor's LLB through a frontend image that solves it: the same bake (ciLLBFloor), or one buildctl build (frontendFloor)
 )
 
 // Scenarios, in the order each tool goes through them after a pruned daemon.
@@ -277,6 +277,9 @@ func (c *config) sequence(n, rep int, tool string) []Run {
 	}
 	if tool == toolKit {
 		runs = append(runs, c.chunkFloor(p, n, rep, repo, logDir), c.mergeFloor(p, n, rep, repo, logDir))
+		if c.nullFrontend != "" {
+			runs = append(runs, c.frontendFloor(p, n, rep, repo, logDir))
+		}
 	}
 	return runs
 }

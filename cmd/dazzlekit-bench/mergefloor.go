@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -35,6 +36,30 @@ func (c *config) mergeFloor(p *benchProject, n, rep int, repo, logDir string) Ru
 			}
 		}
 		return []command{c.floorSolve(dir, k, spec)}
+	}, nil)
+}
+
+// frontendFloor is the merge floor through a frontend image, as the gateway frontend's builds run:
+// `buildctl build` through the null frontend in its floor mode, which reads one file of the build
+// context holding the merge floor's definitions (the middle chunk's test on the chunk's own image,
+// every chunk's on the merge, and the merge) and solves them, the tests first, then returns the
+// image for buildctl to push. That is the merge floor plus what any frontend image pays: its
+// container, its gateway round trips, a read of the context. None without -null-frontend.
+func (c *config) frontendFloor(p *benchProject, n, rep int, repo, logDir string) Run {
+	dir := filepath.Join(logDir, "llbfloor")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		fatalf("%v", err)
+	}
+	return c.editFloor(p, n, rep, toolLLBFloor, "llbfloor", "all chunks", logDir, func(k int) []command {
+		image, alone, tests := p.mergeFloorDef(k)
+		file := fmt.Sprintf("floor-%d.json", k)
+		dt, _ := json.Marshal(floorFile{Tests: [][]byte{marshalDef(alone), marshalDef(tests)}, Image: marshalDef(image)})
+		if err := os.WriteFile(filepath.Join(dir, file), dt, 0o644); err != nil {
+			fatalf("%v", err)
+		}
+		return c.buildctlBuild("--frontend", "gateway.v0", "--opt", "source="+c.nullFrontend,
+			"--local", "context="+dir, "--local", "dockerfile="+dir, "--opt", "build-arg:FLOOR="+file,
+			"--output", "type=image,name="+repo+"-llbfloor:"+combAll+",push=true")
 	}, nil)
 }
 

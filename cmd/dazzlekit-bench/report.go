@@ -63,7 +63,7 @@ type GoBench struct {
 	AllocsPerOp int64   `json:"allocsPerOp"`
 }
 
-var toolOrder = []string{toolDazzle, toolMono, toolKit, toolKitNoTests, toolBuild, toolChunkFloor, toolMergeFloor}
+var toolOrder = []string{toolDazzle, toolMono, toolKit, toolKitNoTests, toolBuild, toolChunkFloor, toolMergeFloor, toolLLBFloor}
 
 func (r *Results) find(n int, sc, tool string) *Summary {
 	for i := range r.Summary {
@@ -222,8 +222,13 @@ func (r *Results) sizeTargets() {
 				t.Known, t.Met = true, s.Median/own <= 1.25
 				t.Measured = fmt.Sprintf("%.2fx (%.2f s vs %.2f s)", s.Median/own, s.Median, own)
 				// Out of reach when a floor of the same run is over the target itself: the chunk alone
-				// (no diff, no merge), or the least a composition by MergeOp pays.
-				for _, floor := range []string{toolChunkFloor, toolMergeFloor} {
+				// (no diff, no merge), or the least a composition by MergeOp pays; and for the frontend
+				// image's builds, that composition through a frontend image (dazzlekit build starts none).
+				floors := []string{toolChunkFloor, toolMergeFloor}
+				if tool == toolKit {
+					floors = append(floors, toolLLBFloor)
+				}
+				for _, floor := range floors {
 					f := r.find(n, scEdit, floor)
 					if tool == toolKitNoTests || f == nil || !f.hasMedian || f.Steps.ChunkRun[chunkName(n/2)] <= 0 {
 						continue
