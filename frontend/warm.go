@@ -38,8 +38,8 @@ func Warm(chunks []string, ready func(), solved func(chunk string)) gwclient.Bui
 // serves as both the build context and the project file's: `dazzlekit build`, which loads the
 // project before it starts any build. The head start then reads nothing through BuildKit but the
 // context's .dockerignore, which the chunks' context needs, instead of the project file, the
-// context and every file of the project one request at a time: its steps start about 0.05 s
-// sooner, which is all of an edit's time that is not the edited chunk's own steps, tests and push.
+// context and every file of the project one request at a time: editing one chunk of 8, its first
+// step started 0.058 s after the first vertex instead of 0.093 s (medians of 10 runs each).
 // files is that folder; a project file with a .dockerignore of its own (dazzle.yaml.dockerignore)
 // needs Warm, as only reading the project file through BuildKit makes the context use it.
 func WarmLocal(proj *project.Project, files fs.FS, chunks []string, ready func(), solved func(chunk string)) gwclient.BuildFunc {
@@ -48,8 +48,8 @@ func WarmLocal(proj *project.Project, files fs.FS, chunks []string, ready func()
 	}, chunks, ready, solved)
 }
 
-// warm is Warm with prep for prepare. The chunks are sent once loaded, if set, returns: what they
-// need sent before them.
+// warm is Warm with prep in place of prepare. When prep gives a loaded func, the chunks are sent
+// once it returns: it waits for what has to reach BuildKit before them.
 func warm(prep func(context.Context, gwclient.Client) (pr *prepared, loaded func() error, err error), chunks []string, ready func(), solved func(chunk string)) gwclient.BuildFunc {
 	return func(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
 		var once sync.Once
