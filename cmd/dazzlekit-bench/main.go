@@ -292,10 +292,7 @@ func (c *config) sequence(n, rep int, tool string) []Run {
 // or merge. The first build brings the image into snapshots and the registry; the second, with the
 // steps changed again, is the floor under "edit one chunk".
 func (c *config) chunkFloor(p *benchProject, n, rep int, repo, logDir string) Run {
-	dir := filepath.Join(logDir, "floor")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		fatalf("%v", err)
-	}
+	dir := floorDir(logDir, "floor")
 	chunk := chunkName(p.middle())
 	return c.editFloor(p, n, rep, toolChunkFloor, "floor", "copy", logDir, func(k int) []command {
 		if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(p.floorDockerfile(repo, k)), 0o644); err != nil {

@@ -20,10 +20,7 @@ import (
 // not dazzlekit's LLB, so dazzlekit's cache does not answer them); the second, with the middle
 // chunk's steps changed again, is the floor.
 func (c *config) mergeFloor(p *benchProject, n, rep int, repo, logDir string) Run {
-	dir := filepath.Join(logDir, "mergefloor")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		fatalf("%v", err)
-	}
+	dir := floorDir(logDir, "mergefloor")
 	return c.editFloor(p, n, rep, toolMergeFloor, "mergefloor", "all chunks", logDir, func(k int) []command {
 		image, alone, tests := p.mergeFloorDef(k)
 		spec := []floorSolve{
@@ -46,10 +43,7 @@ func (c *config) mergeFloor(p *benchProject, n, rep int, repo, logDir string) Ru
 // image for buildctl to push. That is the merge floor plus what any frontend image pays: its
 // container, its gateway round trips, a read of the context. None without -null-frontend.
 func (c *config) frontendFloor(p *benchProject, n, rep int, repo, logDir string) Run {
-	dir := filepath.Join(logDir, "llbfloor")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		fatalf("%v", err)
-	}
+	dir := floorDir(logDir, "llbfloor")
 	return c.editFloor(p, n, rep, toolLLBFloor, "llbfloor", "all chunks", logDir, func(k int) []command {
 		image, alone, tests := p.mergeFloorDef(k)
 		file := fmt.Sprintf("floor-%d.json", k)
@@ -108,4 +102,13 @@ func runSteps(dockerfile string) []string {
 		}
 	}
 	return out
+}
+
+// floorDir is the folder under logDir where a floor of the sizes' projects writes its definitions.
+func floorDir(logDir, name string) string {
+	dir := filepath.Join(logDir, name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		fatalf("%v", err)
+	}
+	return dir
 }
