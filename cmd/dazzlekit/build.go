@@ -216,9 +216,10 @@ func build(args []string, stdout, stderr io.Writer) int {
 		opt := client.SolveOpt{SharedSession: sess, SessionPreInitialized: true, FrontendAttrs: attrs, Internal: true}
 		// The project as read here, rather than again through BuildKit: the session serves this very
 		// folder as the build context and the project file's.
-		fn := frontend.WarmLocal(p, projectFS, warmChunks, func() { close(warmed) }, news.chunkSolved)
+		ready := func() { close(warmed) }
+		fn := frontend.WarmLocal(p, projectFS, warmChunks, ready, news.chunkSolved)
 		if isFile(filepath.Join(dir, *file+".dockerignore")) {
-			fn = frontend.Warm(warmChunks, func() { close(warmed) }, news.chunkSolved)
+			fn = frontend.Warm(warmChunks, ready, news.chunkSolved)
 		}
 		_, _ = c.Build(warmCtx, opt, "dazzlekit", fn, forward(news.seen))
 	}()
