@@ -126,7 +126,7 @@ func prepare(ctx context.Context, c gwclient.Client) (*prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	proj, err := project.Load(files, src.SourceMap.Filename, src.SourceMap.Data)
+	proj, err := loadProject(ctx, files, src.SourceMap.Filename, src.SourceMap.Data)
 	if err != nil {
 		return nil, err
 	}
@@ -309,12 +309,19 @@ func (b *builder) solveTested(ctx context.Context, combined llb.State, subjects 
 
 // convert converts the base and the selected chunks (in parallel) and names each op for its owner.
 func (b *builder) convert(ctx context.Context) (*llbgen.Converted, []*llbgen.Converted, error) {
-	base, err := llbgen.Base(ctx, b.in, b.proj.Base)
+	caps := llb.WithCaps(b.c.BuildOpts().LLBCaps)
+	marshal := func(st llb.State) error {
+		_, err := st.Marshal(ctx, caps)
+		return err
+	}
+	base, err := convertShared(ctx, b.in, b.proj, b.proj.Base, func(in llbgen.Input) (*llbgen.Converted, error) {
+		return llbgen.Base(ctx, in, b.proj.Base)
+	}, marshal)
 	if err != nil {
 		return nil, nil, err
 	}
 	// BuildKit runs independent chunks in parallel within a solve; the names say whose each step is.
-	b.marshal = llbgen.NewMarshaler(&b.names, llb.WithCaps(b.c.BuildOpts().LLBCaps))
+	b.marshal = llbgen.NewMarshaler(&b.names, caps)
 	baseOps, err := b.marshal.Ops(ctx, base.State)
 	if err != nil {
 		return nil, nil, err
@@ -324,7 +331,9 @@ func (b *builder) convert(ctx context.Context) (*llbgen.Converted, []*llbgen.Con
 	eg, ectx := errgroup.WithContext(ctx)
 	for i, ch := range b.sel.chunks {
 		eg.Go(func() error {
-			conv, err := llbgen.Chunk(ectx, b.in, base, ch)
+			conv, err := convertShared(ectx, b.in, b.proj, ch, func(in llbgen.Input) (*llbgen.Converted, error) {
+				return llbgen.Chunk(ectx, in, base, ch)
+			}, marshal)
 			if err != nil {
 				return errors.Wrapf(err, "chunk %s", ch.Name)
 			}

@@ -205,7 +205,10 @@ func build(args []string, stdout, stderr io.Writer) int {
 	// once the first of all the builds, each converting its Dockerfiles on the same few cores, gets
 	// there. The builds start as it sends them, and find them running. Its outcome is theirs to
 	// tell: a step that fails fails every build holding it.
-	warmCtx, stopWarm := context.WithCancel(ctx)
+	// The builds load the project and convert each Dockerfile once for all of them (and for the head
+	// start, when it reads the project through BuildKit as they do).
+	sharedCtx := frontend.WithSharedConversions(ctx)
+	warmCtx, stopWarm := context.WithCancel(sharedCtx)
 	defer stopWarm()
 	warmed, warmDone := make(chan struct{}), make(chan struct{})
 	warmChunks := chunksOf(p, names)
@@ -244,7 +247,7 @@ func build(args []string, stdout, stderr io.Writer) int {
 	}
 	// The builds share the outcomes of the test batches they have in common (a chunk's tests, in every
 	// combination holding it): each passed batch runs, or is read from the cache, once for all of them.
-	shared := frontend.WithSharedTests(ctx)
+	shared := frontend.WithSharedTests(sharedCtx)
 	var builds sync.WaitGroup
 	for _, group := range sameImages(p, names) {
 		first := group[0]
