@@ -45,7 +45,8 @@ type shared struct {
 }
 
 // do returns the value kept for key, or makes it with make. A build that shared another's attempt
-// that failed makes it itself: the failure may be the other build's own (it was cancelled).
+// that failed tries again, making it itself unless a third is under way: the failure may be the
+// other build's own (it was cancelled).
 func (s *shared) do(key string, make func() (any, error)) (any, error) {
 	s.mu.Lock()
 	v, ok := s.done[key]
@@ -65,7 +66,7 @@ func (s *shared) do(key string, make func() (any, error)) (any, error) {
 		return v, err
 	})
 	if err != nil && !mine {
-		return make()
+		return s.do(key, make)
 	}
 	return v, err
 }
