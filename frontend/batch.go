@@ -180,6 +180,7 @@ func (b *builder) runBatchOnce(ctx context.Context, r testexec.Runner, s subject
 		for i, tc := range tcs {
 			outs[i] = b.judge(s, tc.test, outcome(s, tc), &res.Results[i])
 			outs[i].Seconds = res.Results[i].Seconds
+			outs[i].Reused = res.Results[i].Reused
 			failed = failed || outs[i].Result == "failed"
 		}
 		if failed && !noCache && time.Unix(0, res.Started).Before(b.start) {
@@ -256,7 +257,9 @@ func (b *builder) batchState(r testexec.Runner, s subject, tcs []testCase, ignor
 		tests[i] = batchTest(s, tc.test, b.opt.TestTimeout)
 	}
 	env, opts := s.execInputs(ignoreCache)
-	return testexec.ExecBatch(s.state, env, testWorkdir, r, tests, tcs[0].test.Network, batchName(s.opLabel, tcs), opts...)
+	// Ignoring the cache (--no-cache, or a failure read from it) runs every test again, passed or not.
+	batch := runner.Batch{Tests: tests, Network: tcs[0].test.Network, Reuse: !ignoreCache}
+	return testexec.ExecBatch(s.state, env, testWorkdir, r, batch, batchName(s.opLabel, tcs), opts...)
 }
 
 // execInputs are what a test op on s starts from: the image's environment, and IgnoreCache when the

@@ -58,6 +58,9 @@ type Outcome struct {
 	Failed  []string `json:"failedAssertions,omitempty"`
 	Message string   `json:"message,omitempty"`
 	Seconds float64  `json:"seconds,omitempty"` // how long the command ran; 0 when skipped
+	// Reused is true for a test that did not run: it passed before in an image of the same layers
+	// (runner.PassedDir), and Seconds is that run's.
+	Reused bool `json:"reused,omitempty"`
 
 	failLine int
 }

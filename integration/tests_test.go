@@ -277,6 +277,14 @@ func TestTestsCachedAndSkippable(t *testing.T) {
 			t.Errorf("editing b's test reran %q", r)
 		}
 	}
+	// In both's op only the edited test ran: a's, which passed in the same layers, are answered from
+	// the results the runner kept, and say so.
+	if slices.Contains(ran, "[test both] it should pass") {
+		t.Errorf("editing b's test reran a's test in both: ran %q", ran)
+	}
+	if re := `(?m)^--- PASS  \[test both\] it should pass \(\d+\.\d\ds, exit status 0; passed before in these very layers, not run again\)$`; !regexp.MustCompile(re).MatchString(p.testLog()) {
+		t.Errorf("test log does not match %s:\n%s", re, p.testLog())
+	}
 	if r := p.ran("RUN"); len(r) != 0 {
 		t.Errorf("editing a test reran build steps: %q", r)
 	}

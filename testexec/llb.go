@@ -108,11 +108,17 @@ func failedState(err error) llb.State {
 	})
 }
 
-// ExecBatch returns the output mount of the container that runs tests with `run-tests`, where
+// PassedCacheID is the cache mount that batches with Reuse keep their passed results in
+// (runner.PassedDir): one for the daemon, shared by every test op at once.
+const PassedCacheID = "dazzlekit-passed-tests"
+
+// ExecBatch returns the output mount of the container that runs b's tests with `run-tests`, where
 // the runner writes runner.BatchResultFile: the results, and whether a test changed the root. env
 // is the image's environment; each test's own travels in its BatchTest and is applied by the
-// runner. All tests of a batch share network mode: it is the op's.
-func ExecBatch(rootfs llb.State, env []string, workdir string, r Runner, tests []runner.BatchTest, network bool, name string, opts ...llb.RunOption) llb.State {
+// runner. All tests of a batch share network mode: it is the op's. With b.Reuse the op mounts the
+// results of the tests that passed before (PassedCacheID), which are no input of the op: BuildKit's
+// cache key stays that of the image, the runner and the tests.
+func ExecBatch(rootfs llb.State, env []string, workdir string, r Runner, b runner.Batch, name string, opts ...llb.RunOption) llb.State {
 	bin := path.Clean("/" + r.Path)
 	if r.Path == "" || bin == "/" {
 		return failedState(fmt.Errorf("invalid runner path %q", r.Path))
@@ -127,16 +133,19 @@ func ExecBatch(rootfs llb.State, env []string, workdir string, r Runner, tests [
 		wd = path.Clean("/" + workdir)
 	}
 	mode := pb.NetMode_NONE
-	if network {
+	if b.Network {
 		mode = pb.NetMode_UNSET
 	}
 	ro := []llb.RunOption{
-		llb.Args([]string{path.Join(RunnerDir, base), runner.BatchCommand, runner.Batch{Tests: tests}.Encode(), OutDir}),
+		llb.Args([]string{path.Join(RunnerDir, base), runner.BatchCommand, b.Encode(), OutDir}),
 		llb.Dir(wd),
 		llb.User("0"),
 		llb.Network(mode),
 		llb.AddMount(RunnerDir, r.State, llb.SourcePath(dir), llb.Readonly),
 		llb.WithCustomName(name),
+	}
+	if b.Reuse {
+		ro = append(ro, llb.AddMount("/"+runner.PassedDir, llb.Scratch(), llb.AsPersistentCacheDir(PassedCacheID, llb.CacheMountShared)))
 	}
 	ro = append(ro, opts...)
 	return st.Run(ro...).AddMount(OutDir, llb.Scratch())

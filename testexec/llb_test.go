@@ -176,3 +176,36 @@ func TestExecInvalidRunnerPath(t *testing.T) {
 		}
 	}
 }
+
+// A batch with Reuse mounts the daemon's one store of passed results, shared, outside the op's
+// inputs; without it (ignoring the cache) there is no such mount.
+func TestExecBatchReuse(t *testing.T) {
+	rootfs := llb.Image("docker.io/library/node:20")
+	rn := Runner{State: llb.Image("example.com/dazzlekit:latest"), Path: "/usr/bin/dazzlekit"}
+	tests := []runner.BatchTest{{Name: "[test node] it should run node", Spec: runner.Spec{Argv: []string{"node", "--version"}}}}
+	for _, reuse := range []bool{true, false} {
+		exec, op, _ := execOf(t, ExecBatch(rootfs, nil, "/", rn, runner.Batch{Tests: tests, Reuse: reuse}, "n"))
+		var cache []*pb.Mount
+		for _, m := range exec.Mounts {
+			if m.MountType == pb.MountType_CACHE {
+				cache = append(cache, m)
+			}
+		}
+		if !reuse {
+			if len(cache) != 0 {
+				t.Errorf("without reuse: cache mounts %v", cache)
+			}
+			continue
+		}
+		if len(cache) != 1 || cache[0].Dest != "/"+runner.PassedDir || cache[0].CacheOpt.GetID() != PassedCacheID ||
+			cache[0].CacheOpt.GetSharing() != pb.CacheSharingOpt_SHARED || cache[0].Input != int64(pb.Empty) {
+			t.Fatalf("with reuse: cache mounts %v", cache)
+		}
+		if len(op.Inputs) != 2 { // the image and the runner, nothing of the store
+			t.Errorf("inputs %v", op.Inputs)
+		}
+		if !strings.Contains(exec.Meta.Args[2], `"Reuse":true`) {
+			t.Errorf("the batch spec %s does not ask for reuse", exec.Meta.Args[2])
+		}
+	}
+}

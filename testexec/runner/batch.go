@@ -41,9 +41,13 @@ type BatchTest struct {
 	Assert []string `json:",omitempty"`
 }
 
-// Batch is the spec of one `run-tests` invocation.
+// Batch is the spec of one `run-tests` invocation. Network is the op's network mode (all its tests
+// share it). With Reuse, a test that passed before in an image of the same layers is answered from
+// PassedDir instead of run again, and a test that passes is kept there (see PassedDir).
 type Batch struct {
-	Tests []BatchTest
+	Tests   []BatchTest
+	Network bool `json:",omitempty"`
+	Reuse   bool `json:",omitempty"`
 }
 
 // Encode returns the JSON form of b, deterministic like Spec.Encode.
@@ -108,12 +112,28 @@ func mainBatch(args []string, judge Judge, log io.Writer, root string) int {
 		fmt.Fprintln(log, notOverlayNote)
 	}
 	out.RootChecked = true
+	var passed *passedStore
+	if b.Reuse {
+		passed = openPassed(root)
+	}
 	base := os.Environ()
 	defer os.Setenv("PATH", os.Getenv("PATH"))
 	for i, t := range b.Tests {
+		env := overlayEnv(base, t.Env)
+		var key string
+		if passed != nil {
+			key = passed.key(env, b.Network, t)
+			if res, ok := passed.find(key); ok {
+				res.Reused = true
+				out.Results = append(out.Results, res)
+				fmt.Fprintf(log, "--- PASS  %s (%.2fs, exit status %d; passed before in these very layers, not run again)\n", t.Name, res.Seconds, res.Status)
+				continue
+			}
+		}
+		// A test after one that changed the root may have seen the change: its result is no one else's.
+		clean := out.Changed == nil
 		fmt.Fprintf(log, "=== RUN   %s (%s)\n", t.Name, t.Where)
 		started := time.Now()
-		env := overlayEnv(base, t.Env)
 		// exec looks the command up in the runner's own PATH: make it the test's, as it is when
 		// the test runs in a container of its own.
 		path, _ := lookupEnv(env, "PATH")
@@ -147,6 +167,10 @@ func mainBatch(args []string, judge Judge, log io.Writer, root string) int {
 		fmt.Fprintf(log, "--- %s  %s (%.2fs, exit status %d)\n", verdict, t.Name, res.Seconds, res.Status)
 		for _, w := range why {
 			fmt.Fprintf(log, "    failed: %s\n", w)
+		}
+		// Only a verdict: without a judge nothing is kept. One that cannot be kept runs again next time.
+		if passed != nil && clean && judge != nil && verdict == "PASS" {
+			_ = passed.keep(key, res)
 		}
 	}
 	dt, err := json.Marshal(out)

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,5 +93,107 @@ func TestOverlayEnv(t *testing.T) {
 		if got := overlayEnv(tt.base, tt.over); strings.Join(got, ",") != strings.Join(tt.want, ",") {
 			t.Errorf("overlayEnv(%q, %q) = %q, want %q", tt.base, tt.over, got, tt.want)
 		}
+	}
+}
+
+// With Reuse, a test that passed in the same layers is answered from PassedDir; anything else runs.
+func TestMainBatchReuse(t *testing.T) {
+	layers := "/snapshots/2/fs:/snapshots/1/fs"
+	defer func(l func(string) (string, bool), r func() (string, bool)) { rootLayers, runnerID = l, r }(rootLayers, runnerID)
+	rootLayers = func(string) (string, bool) { return layers, true }
+	runnerID = func() (string, bool) { return "build-id", true }
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, PassedDir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	judge := func(asserts []string, r Result) []string {
+		if len(asserts) > 0 && r.Status != 0 {
+			return asserts
+		}
+		return nil
+	}
+	pass := BatchTest{Name: "[test a] passes", Spec: Spec{Argv: sh("echo ok")}, Assert: []string{"status == 0"}}
+	fail := BatchTest{Name: "[test a] fails", Spec: Spec{Argv: sh("exit 3")}, Assert: []string{"status == 0"}}
+	writes := BatchTest{Name: "[test a] writes", Spec: Spec{Argv: sh("echo x > " + filepath.Join(root, "w"))}, Assert: []string{"status == 0"}}
+	after := BatchTest{Name: "[test a] after a write", Spec: Spec{Argv: sh("echo after")}, Assert: []string{"status == 0"}}
+	otherEnv := pass
+	otherEnv.Env = []string{"X=1"}
+	// BuildKit's tracing variables differ in every container, and are no part of the test.
+	t.Setenv("TRACEPARENT", "00-d739727f82ba45ac49e57a7cb252c870-38c25e31709ff3df-01")
+	t.Setenv("OTEL_TRACES_EXPORTER", "otlp")
+	lastRun := map[string]Result{}
+	run := func(b Batch) (ran, reused []string) {
+		t.Helper()
+		out := t.TempDir()
+		var log bytes.Buffer
+		if code := mainBatch([]string{b.Encode(), out}, judge, &log, root); code != 0 {
+			t.Fatalf("exit code %d", code)
+		}
+		os.Remove(filepath.Join(root, "w"))
+		dt, err := os.ReadFile(filepath.Join(out, BatchResultFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := DecodeBatchResult(dt)
+		if err != nil || len(res.Results) != len(b.Tests) {
+			t.Fatalf("results %+v, %v", res, err)
+		}
+		for i, r := range res.Results {
+			name := b.Tests[i].Name
+			if r.Reused {
+				reused = append(reused, name)
+				if want := "--- PASS  " + name + " ("; !strings.Contains(log.String(), want) || strings.Contains(log.String(), "=== RUN   "+name) {
+					t.Errorf("log of reused %s:\n%s", name, log.String())
+				}
+				if first, ok := lastRun[name]; !ok || r.Stdout != first.Stdout || r.Status != first.Status || r.Seconds != first.Seconds {
+					t.Errorf("reused %s is %+v, want its last run's %+v", name, r, first)
+				}
+			} else {
+				ran = append(ran, name)
+				lastRun[name] = r
+			}
+		}
+		return ran, reused
+	}
+	all := Batch{Tests: []BatchTest{pass, fail, writes, after}, Reuse: true}
+	for i, tc := range []struct {
+		name        string
+		batch       Batch
+		layers      string
+		ran, reused []string
+	}{
+		{"first run: every test runs", all, layers, []string{pass.Name, fail.Name, writes.Name, after.Name}, nil},
+		// Not kept: the failed test, and the one after a write to the root, which may have seen it. The
+		// writing test itself ran in the image as it is, and is kept: reused, it writes nothing, and the
+		// one after it runs in the image as it is, and passes for good.
+		{"again: the passed ones are reused", all, layers, []string{fail.Name, after.Name}, []string{pass.Name, writes.Name}},
+		{"and the one after the write now too", all, layers, []string{fail.Name}, []string{pass.Name, writes.Name, after.Name}},
+		{"other layers", all, "/snapshots/3/fs:/snapshots/1/fs", []string{pass.Name, fail.Name, writes.Name, after.Name}, nil},
+		{"other env", Batch{Tests: []BatchTest{otherEnv}, Reuse: true}, layers, []string{pass.Name}, nil},
+		{"other network mode", Batch{Tests: []BatchTest{pass}, Network: true, Reuse: true}, layers, []string{pass.Name}, nil},
+		{"no reuse (--no-cache)", Batch{Tests: []BatchTest{pass}}, layers, []string{pass.Name}, nil},
+	} {
+		layers = tc.layers
+		t.Setenv("TRACEPARENT", fmt.Sprintf("00-d739727f82ba45ac49e57a7cb252c870-38c25e31709ff3%02d-01", i))
+		ran, reused := run(tc.batch)
+		if strings.Join(ran, ",") != strings.Join(tc.ran, ",") || strings.Join(reused, ",") != strings.Join(tc.reused, ",") {
+			t.Errorf("%s: ran %q, reused %q; want %q, %q", tc.name, ran, reused, tc.ran, tc.reused)
+		}
+	}
+}
+
+// The layers are the lower directories of the overlayfs mount at the root, as mountinfo shows them.
+func TestRootLayers(t *testing.T) {
+	dt, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Skip(err)
+	}
+	got, ok := rootLayers("/")
+	overlay := strings.Contains(string(dt), " / / ") && strings.Contains(string(dt), " - overlay ")
+	if ok != (overlay && got != "") {
+		t.Errorf("rootLayers(/) = %q, %v", got, ok)
+	}
+	if _, ok := rootLayers(t.TempDir()); ok {
+		t.Error("a folder that is no mount has layers")
 	}
 }

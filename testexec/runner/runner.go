@@ -137,6 +137,9 @@ type Result struct {
 	Seconds   float64 `json:",omitempty"`
 	Error     string  `json:",omitempty"`
 	Truncated bool    `json:",omitempty"`
+	// Reused is true when the test did not run: it passed before in the same layers (PassedDir),
+	// and this is that run's result.
+	Reused bool `json:",omitempty"`
 }
 
 // DecodeResult parses a result.json written by the runner.
