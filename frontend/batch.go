@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/dazzlekit/dazzlekit/project"
@@ -16,7 +15,6 @@ import (
 	digest "github.com/opencontainers/go-digest"
 	"github.com/pkg/errors"
 	"golang.org/x/sync/errgroup"
-	"golang.org/x/sync/singleflight"
 )
 
 // testWorkdir is where tests run: in /, not the image's WORKDIR, as dazzle runs them there, and a
@@ -121,7 +119,7 @@ func (b *builder) runBatch(ctx context.Context, r testexec.Runner, s subject, tc
 // whose tests all passed are kept, so a failed test runs again, as the cache would not have kept
 // it either. Without it (a frontend image serves one build) every batch is solved.
 func WithSharedTests(ctx context.Context) context.Context {
-	return context.WithValue(ctx, batchMemoKey{}, &batchMemo{passed: map[string][]Outcome{}})
+	return context.WithValue(ctx, batchMemoKey{}, &batchMemo{newMemo()})
 }
 
 type batchMemoKey struct{}
@@ -132,39 +130,17 @@ func memoFrom(ctx context.Context) *batchMemo {
 }
 
 // batchMemo is what WithSharedTests shares: the outcomes of the batches that passed, by key.
-type batchMemo struct {
-	mu     sync.Mutex
-	passed map[string][]Outcome
-	// running lets the builds that reach a batch at once, as `dazzlekit build` starts them all, wait
-	// for the one already running it.
-	running singleflight.Group
-}
+type batchMemo struct{ m *memo }
 
 // run returns the passed outcomes kept for key, or runs the batch with run. A build sharing
 // another's run that failed runs the batch itself: the failure may be the other build's own (it
 // was cancelled), not the batch's.
-func (m *batchMemo) run(key string, run func() ([]Outcome, error)) ([]Outcome, error) {
-	m.mu.Lock()
-	outs, ok := m.passed[key]
-	m.mu.Unlock()
-	if ok {
-		return slices.Clone(outs), nil
+func (b *batchMemo) run(key string, run func() ([]Outcome, error)) ([]Outcome, error) {
+	passed := func(v any) bool {
+		return !slices.ContainsFunc(v.([]Outcome), func(o Outcome) bool { return o.Result != "passed" })
 	}
-	mine := false
-	v, err, _ := m.running.Do(key, func() (any, error) {
-		mine = true
-		outs, err := run()
-		if err == nil && !slices.ContainsFunc(outs, func(o Outcome) bool { return o.Result != "passed" }) {
-			m.mu.Lock()
-			m.passed[key] = outs
-			m.mu.Unlock()
-		}
-		return outs, err
-	})
-	if err != nil && !mine {
-		return run()
-	}
-	outs, _ = v.([]Outcome)
+	v, err := b.m.do(key, func() (any, error) { return run() }, passed)
+	outs, _ := v.([]Outcome)
 	return slices.Clone(outs), err
 }
 

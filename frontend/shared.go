@@ -26,47 +26,55 @@ import (
 // against 0.59 and the build 1.96 s against 2.06 s (medians of 5 alternating runs). Without it (a
 // frontend image serves one build) every build loads and converts.
 func WithSharedConversions(ctx context.Context) context.Context {
-	return context.WithValue(ctx, sharedKey{}, &shared{done: map[string]any{}})
+	return context.WithValue(ctx, sharedKey{}, newMemo())
 }
 
 type sharedKey struct{}
 
-func sharedFrom(ctx context.Context) *shared {
-	s, _ := ctx.Value(sharedKey{}).(*shared)
-	return s
+func sharedFrom(ctx context.Context) *memo {
+	m, _ := ctx.Value(sharedKey{}).(*memo)
+	return m
 }
 
-// shared keeps what a build made that others of the same process ask for again, by key: only what
-// succeeded, so that a failure is met again by each build, as without sharing.
-type shared struct {
-	mu      sync.Mutex
-	done    map[string]any
+// memo keeps, by key, what one build of a process made for the others that ask for it again: only
+// what keep accepts, so that a failure is met again by each build, as without sharing.
+type memo struct {
+	mu   sync.Mutex
+	done map[string]any
+	// running lets the builds that ask at once, as `dazzlekit build` starts them all, wait for the
+	// one already making it.
 	running singleflight.Group
 }
 
-// do returns the value kept for key, or makes it with make. A build that shared another's attempt
-// that failed tries again, making it itself unless a third is under way: the failure may be the
-// other build's own (it was cancelled).
-func (s *shared) do(key string, make func() (any, error)) (any, error) {
-	s.mu.Lock()
-	v, ok := s.done[key]
-	s.mu.Unlock()
-	if ok {
+func newMemo() *memo { return &memo{done: map[string]any{}} }
+
+// always keeps every value made without an error.
+func always(any) bool { return true }
+
+// do returns the value kept for key, or makes it with make, keeping it if keep says so. The builds
+// waiting on an attempt get its outcome; one whose shared attempt failed with an error tries again,
+// making it itself unless a third is under way: the failure may be the other build's own (it was
+// cancelled).
+func (m *memo) do(key string, make func() (any, error), keep func(any) bool) (any, error) {
+	m.mu.Lock()
+	v, found := m.done[key]
+	m.mu.Unlock()
+	if found {
 		return v, nil
 	}
 	mine := false
-	v, err, _ := s.running.Do(key, func() (any, error) {
+	v, err, _ := m.running.Do(key, func() (any, error) {
 		mine = true
 		v, err := make()
-		if err == nil {
-			s.mu.Lock()
-			s.done[key] = v
-			s.mu.Unlock()
+		if err == nil && keep(v) {
+			m.mu.Lock()
+			m.done[key] = v
+			m.mu.Unlock()
 		}
 		return v, err
 	})
 	if err != nil && !mine {
-		return s.do(key, make)
+		return m.do(key, make, keep)
 	}
 	return v, err
 }
@@ -81,7 +89,7 @@ func loadProject(ctx context.Context, files fs.FS, name string, data []byte) (*p
 		return project.Load(files, name, data)
 	}
 	key := fmt.Sprintf("project %p %s %s", rf.reads, name, digest.FromBytes(data))
-	v, err := s.do(key, func() (any, error) { return project.Load(files, name, data) })
+	v, err := s.do(key, func() (any, error) { return project.Load(files, name, data) }, always)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +130,7 @@ func convertShared(ctx context.Context, in llbgen.Input, proj *project.Project, 
 			return nil, err
 		}
 		return &converted{conv: conv, warnings: told.Warnings()}, nil
-	})
+	}, always)
 	if err != nil {
 		return nil, err
 	}

@@ -94,14 +94,14 @@ func TestSharedRetriesOthersFailure(t *testing.T) {
 	errCancelled := errors.New("context canceled")
 	first := make(chan error, 1)
 	go func() {
-		_, err := s.do("k", func() (any, error) { close(started); <-release; return nil, errCancelled })
+		_, err := s.do("k", func() (any, error) { close(started); <-release; return nil, errCancelled }, always)
 		first <- err
 	}()
 	<-started
 	// The second build waits on the first's attempt, then makes the value itself once that failed.
 	second := make(chan any, 1)
 	go func() {
-		v, _ := s.do("k", func() (any, error) { return "mine", nil })
+		v, _ := s.do("k", func() (any, error) { return "mine", nil }, always)
 		second <- v
 	}()
 	close(release)
@@ -111,7 +111,7 @@ func TestSharedRetriesOthersFailure(t *testing.T) {
 	if v := <-second; v != "mine" {
 		t.Fatalf("second got %v, want its own value", v)
 	}
-	if v, err := s.do("k", func() (any, error) { return "again", nil }); v != "mine" || err != nil {
+	if v, err := s.do("k", func() (any, error) { return "again", nil }, always); v != "mine" || err != nil {
 		t.Fatalf("kept %v, %v; want the second's value", v, err)
 	}
 }
