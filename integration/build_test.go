@@ -2,11 +2,8 @@ package integration
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -22,7 +19,6 @@ import (
 	"github.com/dazzlekit/dazzlekit/internal/registry"
 	"github.com/dazzlekit/dazzlekit/project"
 	controlapi "github.com/moby/buildkit/api/services/control"
-	"github.com/moby/buildkit/client"
 )
 
 // runSplit runs a command and returns its stdout and stderr apart.
@@ -417,26 +413,9 @@ func TestBuildCommandNoPush(t *testing.T) {
 // exported. The integration tests run one at a time, and no other package builds what they build.
 func (e env) recordedBuilds(t *testing.T, since time.Time, repo string, digests []string) []string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	c, err := client.New(ctx, e.host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	stream, err := c.ControlClient().ListenBuildHistory(ctx, &controlapi.BuildHistoryRequest{EarlyExit: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, c := e.dial(t, time.Minute)
 	var out []string
-	for {
-		ev, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, ev := range buildHistory(ctx, t, c, &controlapi.BuildHistoryRequest{EarlyExit: true}) {
 		rec := ev.Record
 		if rec == nil || ev.Type == controlapi.BuildHistoryEventType_DELETED || rec.CreatedAt.AsTime().Before(since) {
 			continue

@@ -23,13 +23,7 @@ func TestStackBuildkitdRecordsNoTraces(t *testing.T) {
 	if os.Getenv("DAZZLEKIT_STACK_BUILDKITD") != "1" {
 		t.Skip("BUILDKIT_HOST names a buildkitd that hack/stack-up.sh did not start")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	c, err := client.New(ctx, e.host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	ctx, c := e.dial(t, time.Minute)
 	ref := fmt.Sprintf("dazzlekit-traces-%d", time.Now().UnixNano())
 	def, err := llb.Scratch().File(llb.Mkfile("/f", 0o644, []byte(ref))).Marshal(ctx)
 	if err != nil {
@@ -42,7 +36,15 @@ func TestStackBuildkitdRecordsNoTraces(t *testing.T) {
 	// buildkitd stops recording a build's trace when its client finalizes the record, or 3 s after
 	// the build: look until then, and a little longer.
 	for {
-		rec := historyRecord(ctx, t, c, ref)
+		var rec *controlapi.BuildHistoryRecord
+		for _, ev := range buildHistory(ctx, t, c, &controlapi.BuildHistoryRequest{Ref: ref, EarlyExit: true}) {
+			if ev.Record != nil && ev.Record.Ref == ref {
+				rec = ev.Record
+			}
+		}
+		if rec == nil {
+			t.Fatalf("no history record of build %s", ref)
+		}
 		if rec.Trace != nil {
 			t.Fatalf("the history record of build %s holds a trace of %d bytes (%s): buildkitd samples its spans", ref, rec.Trace.Size, rec.Trace.Digest)
 		}
@@ -53,28 +55,35 @@ func TestStackBuildkitdRecordsNoTraces(t *testing.T) {
 	}
 }
 
-// historyRecord is BuildKit's history record of the build ref.
-func historyRecord(ctx context.Context, t *testing.T, c *client.Client, ref string) *controlapi.BuildHistoryRecord {
+// dial connects to the stack's buildkitd for at most timeout; the connection closes when the test ends.
+func (e env) dial(t *testing.T, timeout time.Duration) (context.Context, *client.Client) {
 	t.Helper()
-	stream, err := c.ControlClient().ListenBuildHistory(ctx, &controlapi.BuildHistoryRequest{Ref: ref, EarlyExit: true})
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	c, err := client.New(ctx, e.host)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rec *controlapi.BuildHistoryRecord
+	t.Cleanup(func() { c.Close() })
+	return ctx, c
+}
+
+// buildHistory is what BuildKit's history sends for req, up to its end (req.EarlyExit).
+func buildHistory(ctx context.Context, t *testing.T, c *client.Client, req *controlapi.BuildHistoryRequest) []*controlapi.BuildHistoryEvent {
+	t.Helper()
+	stream, err := c.ControlClient().ListenBuildHistory(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evs []*controlapi.BuildHistoryEvent
 	for {
 		ev, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
-			break
+			return evs
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ev.Record != nil && ev.Record.Ref == ref {
-			rec = ev.Record
-		}
+		evs = append(evs, ev)
 	}
-	if rec == nil {
-		t.Fatalf("no history record of build %s", ref)
-	}
-	return rec
 }
