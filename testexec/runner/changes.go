@@ -169,6 +169,13 @@ func (w *rootWatch) rootChanged() (string, error) {
 		return "", err
 	}
 	dev := st.Dev
+	// BuildKit builds a MergeOp on overlayfs by hard-linking each layer's files into a snapshot of
+	// its own (snapshot/diffapply_linux.go), and link(2) sets the ctime of the file linked: a merge
+	// built while the tests run, beside them, renews the ctime of files in their image that no test
+	// touched. Such a file (a second link, an mtime from before the start) still counts as a change,
+	// so nothing a test did goes unseen, but only when nothing else changed: any other path is the
+	// one named, e.g. the directory a test removed a file from rather than the file left beside it.
+	var linked string
 	var walk func(rel string) (string, error)
 	walk = func(rel string) (string, error) {
 		names, err := readDirNames(filepath.Join(w.root, rel))
@@ -181,6 +188,7 @@ func (w *rootWatch) rootChanged() (string, error) {
 			if containerPaths[p] {
 				continue
 			}
+			var st syscall.Stat_t // the walk below would overwrite one shared with it
 			if err := syscall.Lstat(filepath.Join(w.root, p), &st); err != nil {
 				if errors.Is(err, fs.ErrNotExist) {
 					// Gone between the listing and now: a process of a test still at work.
@@ -196,12 +204,22 @@ func (w *rootWatch) rootChanged() (string, error) {
 				}
 			}
 			if changed {
+				if st.Mode&syscall.S_IFMT != syscall.S_IFDIR && st.Nlink > 1 && !after(st.Mtim, w.start) {
+					if linked == "" {
+						linked = "/" + p
+					}
+					continue
+				}
 				return "/" + p, nil
 			}
 		}
 		return "", nil
 	}
-	return walk("")
+	p, err := walk("")
+	if p == "" && err == nil {
+		p = linked
+	}
+	return p, err
 }
 
 func ctime(path string) (syscall.Timespec, error) {

@@ -23,6 +23,11 @@ func copyUp(root, rel string) error {
 	return nil
 }
 
+// linkElsewhere hard-links rel to a file outside the root, as a MergeOp does to an image's files.
+func linkElsewhere(root, rel string) error {
+	return os.Link(filepath.Join(root, rel), filepath.Join(filepath.Dir(root), "elsewhere-"+filepath.Base(rel)))
+}
+
 func TestRootWatch(t *testing.T) {
 	for _, tt := range []struct {
 		name   string
@@ -55,6 +60,24 @@ func TestRootWatch(t *testing.T) {
 			}
 			return os.Remove(filepath.Join(root, "usr/share/doc/readme"))
 		}, "/usr/share/doc", nil},
+		// What a MergeOp built beside the tests does to a file of their image: a link elsewhere.
+		// The file counts, but the directory a test changed is the change named.
+		{"removed, a file beside linked elsewhere", func(root string) error {
+			if err := linkElsewhere(root, "usr/share/doc/readme"); err != nil {
+				return err
+			}
+			if err := copyUp(root, "usr/share/doc/gone"); err != nil {
+				return err
+			}
+			return os.Remove(filepath.Join(root, "usr/share/doc/gone"))
+		}, "/usr/share/doc", nil},
+		{"only a link elsewhere", func(root string) error { return linkElsewhere(root, "top") }, "/top", nil},
+		{"linked elsewhere and written", func(root string) error {
+			if err := linkElsewhere(root, "top"); err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(root, "top"), []byte("x"), 0o644)
+		}, "/top", nil},
 		{"chmod", func(root string) error {
 			if err := copyUp(root, "usr/share"); err != nil {
 				return err
@@ -95,7 +118,7 @@ func TestRootWatch(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				for _, f := range []string{"usr/share/doc/readme", "etc/hosts", "top", "dev/shm/kept"} {
+				for _, f := range []string{"usr/share/doc/readme", "usr/share/doc/gone", "etc/hosts", "top", "dev/shm/kept"} {
 					if err := os.WriteFile(filepath.Join(root, f), nil, 0o644); err != nil {
 						t.Fatal(err)
 					}
