@@ -288,3 +288,84 @@ func TestConcurrentLoadsShareRequests(t *testing.T) {
 		t.Errorf("the second reader got %v, want its own read", v)
 	}
 }
+
+// overlapRef is a slowRef that records the most of its requests under way at once.
+type overlapRef struct {
+	slowRef
+	mu             sync.Mutex
+	underway, most int
+}
+
+func (r *overlapRef) track() func() {
+	r.mu.Lock()
+	r.underway++
+	r.most = max(r.most, r.underway)
+	r.mu.Unlock()
+	return func() {
+		r.mu.Lock()
+		r.underway--
+		r.mu.Unlock()
+	}
+}
+
+func (r *overlapRef) ReadFile(ctx context.Context, req gwclient.ReadRequest) ([]byte, error) {
+	defer r.track()()
+	return r.slowRef.ReadFile(ctx, req)
+}
+
+func (r *overlapRef) ReadDir(ctx context.Context, req gwclient.ReadDirRequest) ([]*fstypes.Stat, error) {
+	defer r.track()()
+	return r.slowRef.ReadDir(ctx, req)
+}
+
+// A prefetch beside the load sends the requests the load would send alone, each once, but several
+// at a time: the same project, the same files read, requests overlapping.
+func TestPrefetchOverlapsTheLoad(t *testing.T) {
+	files := map[string]string{
+		"base/Dockerfile":        "FROM scratch\n",
+		"chunks/go/Dockerfile":   "ARG base\nFROM ${base}\n",
+		"chunks/py/Dockerfile":   "ARG base\nFROM ${base}\n",
+		"chunks/rb/Dockerfile":   "ARG base\nFROM ${base}\n",
+		"chunks/java/chunk.yaml": "variants:\n  - name: \"17\"\n",
+		"chunks/java/Dockerfile": "ARG base\nFROM ${base}\n",
+		"chunks/_off/Dockerfile": "FROMM broken\n",
+		"tests/go.yaml":          "- desc: go\n  command: [go, version]\n",
+		"tests/py.yml":           "- desc: py\n  command: [python]\n",
+		"README.md":              "docs\n",
+	}
+	root := writeTree(t, files)
+	config := []byte("combiner:\n  combinations:\n    - name: all\n      chunks: [go, py, rb, \"java:17\"]\n")
+	alone := &overlapRef{slowRef: slowRef{dirRef{root: root}}}
+	want, err := project.Load(newRefFS(context.Background(), alone), "dazzle.yaml", config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if alone.most != 1 {
+		t.Fatalf("a load alone had %d requests under way at once, want 1", alone.most)
+	}
+	for range 5 { // the load and the prefetch race differently each time
+		ref := &overlapRef{slowRef: slowRef{dirRef{root: root}}}
+		fsys := newRefFS(context.Background(), ref)
+		done := make(chan struct{})
+		go func() {
+			fsys.prefetch()
+			close(done)
+		}()
+		p, err := project.Load(fsys, "dazzle.yaml", config)
+		<-done
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(p.Chunks, want.Chunks) || !reflect.DeepEqual(p.Tests, want.Tests) {
+			t.Errorf("with a prefetch, chunks %+v and tests %+v, want %+v and %+v", p.Chunks, p.Tests, want.Chunks, want.Tests)
+		}
+		sort.Strings(ref.reads)
+		sort.Strings(alone.reads)
+		if ref.calls != alone.calls || !reflect.DeepEqual(ref.reads, alone.reads) {
+			t.Errorf("with a prefetch, %d requests reading %v; alone, %d reading %v", ref.calls, ref.reads, alone.calls, alone.reads)
+		}
+		if ref.most < 2 {
+			t.Errorf("with a prefetch, at most %d request under way at once, want several", ref.most)
+		}
+	}
+}
