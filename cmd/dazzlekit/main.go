@@ -42,6 +42,7 @@ func main() {
 		fmt.Println("dazzlekit", Version)
 		return
 	}
+	frontendProcs()
 	frontendGC()
 	if err := grpcclient.RunFromEnvironment(appcontext.Context(), frontend.Build); err != nil {
 		// stdout carries the gateway's gRPC stream: anything for people goes to stderr.
