@@ -189,6 +189,14 @@ func (f *refFS) listed(dir string) (map[string]*fstypes.Stat, bool) {
 	return l, ok
 }
 
+// fetched returns name's content if it has been read.
+func (f *refFS) fetched(name string) ([]byte, bool) {
+	f.reads.mu.Lock()
+	defer f.reads.mu.Unlock()
+	dt, ok := f.reads.files[name]
+	return dt, ok
+}
+
 // list reads the listing of dir, which the caller knows to be a directory: the gateway lists a
 // file as itself.
 func (f *refFS) list(dir string) (map[string]*fstypes.Stat, error) {
@@ -302,17 +310,11 @@ func (f *refFS) ReadFile(name string) ([]byte, error) {
 	if l, ok := f.listed(path.Dir(name)); ok && l[path.Base(name)] == nil {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: fs.ErrNotExist}
 	}
-	f.reads.mu.Lock()
-	dt, ok := f.reads.files[name]
-	f.reads.mu.Unlock()
-	if ok {
+	if dt, ok := f.fetched(name); ok {
 		return slices.Clone(dt), nil
 	}
 	v, err := f.reads.read("file:"+name, func() (any, error) {
-		f.reads.mu.Lock()
-		dt, ok := f.reads.files[name]
-		f.reads.mu.Unlock()
-		if ok { // read by a request that ended since the look above
+		if dt, ok := f.fetched(name); ok { // read by a request that ended since the look above
 			return dt, nil
 		}
 		dt, err := f.ref.ReadFile(f.ctx, gwclient.ReadRequest{Filename: name})
